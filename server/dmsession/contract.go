@@ -1,0 +1,96 @@
+// Package dmsession is the server's OMA DM session engine: it serves /dm,
+// authenticates devices, turns queued commands into SyncML, matches every
+// Status by (MsgRef, CmdRef) and reports what devices observed through
+// Hooks. Session state lives in the store, so any replica can continue a
+// session.
+package dmsession
+
+import (
+	"context"
+
+	"github.com/virmo/virmo/store"
+)
+
+// CommandKindDM is the Kind of a queued command whose Payload is a Payload.
+const CommandKindDM = "dm"
+
+// Payload is the JSON payload of a queued command of kind "dm". It never
+// holds a secret or digest: an Item whose Data is PlaceholderAuthData or
+// PlaceholderAuthDigest is filled at send time from Hooks.UnlockAuth with
+// SecretID.
+type Payload struct {
+	// Command is the DM command to send (Add, Replace, Delete, Exec, Get or
+	// Sequence), without CmdID; the engine numbers it per message.
+	Command CommandTemplate `json:"command"`
+	// SecretID names the sealed secret for the placeholders, if any.
+	SecretID string `json:"secret_id,omitempty"`
+	// AcceptStatuses lists error statuses that still count as success for
+	// this command (418 for an Add of a node that may already exist).
+	AcceptStatuses []int `json:"accept_statuses,omitempty"`
+}
+
+// CommandTemplate is the JSON form of a syncml.Command to send.
+type CommandTemplate struct {
+	Name       string            `json:"name"`
+	Correlator string            `json:"correlator,omitempty"`
+	Items      []ItemTemplate    `json:"items,omitempty"`
+	Commands   []CommandTemplate `json:"commands,omitempty"`
+}
+
+// ItemTemplate is the JSON form of one Item to send.
+type ItemTemplate struct {
+	Target string `json:"target"`
+	Format string `json:"format,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Data   string `json:"data"`
+	// HasData is false for an Item sent without a Data element (Get, Exec
+	// without argument, Delete).
+	HasData bool `json:"has_data,omitempty"`
+}
+
+// Placeholders replaced at send time with the base64 AuthData and
+// AuthDigest of Payload.SecretID.
+const (
+	PlaceholderAuthData   = "${AuthData}"
+	PlaceholderAuthDigest = "${AuthDigest}"
+)
+
+// Alert is a Generic Alert (1226) a device sent.
+type Alert struct {
+	Type       string
+	Format     string
+	Mark       string
+	Source     string
+	Target     string
+	Data       string
+	Correlator string
+}
+
+// ObservedVM is what a session read back from ./VirMO/<x>.
+type ObservedVM struct {
+	Name string
+	VMID string
+	// State is the VirMO/<x>/State value (10, 20, 30, 50); LockState the
+	// LockParams/State value (0 or 1); -1 when the Get failed.
+	State          int
+	LockState      int
+	UserUnlock     bool
+	LockGeneration int64
+}
+
+// Hooks is what the engine needs from the rest of the server. Each call
+// gets q, the store transaction of the message being handled, so the
+// engine's changes and the hook's commit together.
+type Hooks interface {
+	// UnlockAuth returns AuthData and the digest SHA-256(secret ‖ AuthData)
+	// of a sealed secret.
+	UnlockAuth(ctx context.Context, secretID string) (authData, digest []byte, err error)
+	// CommandAnswered reports the final Status of a queued command (or of
+	// its Exec's OperationComplete alert, matched by Correlator).
+	CommandAnswered(ctx context.Context, q store.Queries, cmd store.Command, status int, result string) error
+	// AlertReceived reports a Generic Alert that matched no command
+	// (UserUnlock, StateChange, and LAWMO alerts).
+	AlertReceived(ctx context.Context, q store.Queries, deviceID string, a Alert) error
+	// InventoryObserved reports the VMs a session read back.
+	InventoryObserved(ctx context.Context, q store.Queries, deviceID string, vms []ObservedVM) error
+}
