@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/virmo/virmo/agent"
+	"github.com/virmo/virmo/hypervisor"
+	"github.com/virmo/virmo/hypervisor/libvirt"
+	"github.com/virmo/virmo/hypervisor/sim"
+)
+
+type agentOptions struct {
+	dataDir       string
+	driver        string
+	libvirtSocket string
+	socketPath    string
+	poll          time.Duration
+	syncInterval  time.Duration
+	ensureVMs     []string
+	vmMemoryMiB   int
+	vmVCPUs       int
+}
+
+func newAgentCommand(g *globalOptions) *cobra.Command {
+	opts := &agentOptions{}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the VirMO Client on this device",
+		Long: `Run the VirMO Client (the agent). It holds the OMA DM management tree,
+drives the hypervisor, enforces VM locks, and opens DM sessions with the
+server it was enrolled with (see "virmo agent enroll").`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.newLogger()
+			if err != nil {
+				return err
+			}
+			return runAgent(cmd.Context(), logger, opts)
+		},
+	}
+	addAgentFlags(cmd, opts)
+	cmd.AddCommand(newAgentEnrollCommand(g))
+	return cmd
+}
+
+func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
+	cmd.Flags().StringVar(&opts.dataDir, "data", "virmo-agent",
+		"directory for the agent's state (management tree, alert queue, sim VMs)")
+	cmd.Flags().StringVar(&opts.driver, "driver", "sim",
+		"hypervisor driver: sim (simulated VMs) or libvirt (libvirtd with QEMU)")
+	cmd.Flags().StringVar(&opts.libvirtSocket, "libvirt-socket", "/var/run/libvirt/libvirt-sock",
+		"path of libvirtd's Unix socket, with --driver libvirt")
+	cmd.Flags().StringVar(&opts.socketPath, "socket", "",
+		"path of the local unlock socket (default DATA/unlock.sock)")
+	cmd.Flags().DurationVar(&opts.poll, "poll", 5*time.Minute,
+		"time between client-initiated DM sessions, for example 30s or 5m")
+	cmd.Flags().DurationVar(&opts.syncInterval, "sync-interval", 5*time.Second,
+		"time between checks of the hypervisor (VM states, lock enforcement)")
+	cmd.Flags().StringSliceVar(&opts.ensureVMs, "ensure-vm", nil,
+		"create and start this VM if it does not exist (repeatable)")
+	cmd.Flags().IntVar(&opts.vmMemoryMiB, "vm-memory", 32,
+		"memory in MiB of VMs created by --ensure-vm")
+	cmd.Flags().IntVar(&opts.vmVCPUs, "vm-vcpus", 1,
+		"virtual CPUs of VMs created by --ensure-vm")
+}
+
+func openDriver(ctx context.Context, opts *agentOptions) (hypervisor.Driver, error) {
+	switch opts.driver {
+	case "sim":
+		return sim.Open(filepath.Join(opts.dataDir, "sim"))
+	case "libvirt":
+		return libvirt.Open(ctx, opts.libvirtSocket, libvirt.Options{})
+	}
+	return nil, fmt.Errorf("--driver %q: use sim or libvirt", opts.driver)
+}
+
+// ensureVMs creates and starts each named VM that the driver does not have.
+func ensureVMs(ctx context.Context, drv hypervisor.Driver, opts *agentOptions) error {
+	cfg := hypervisor.Config{VCPUs: opts.vmVCPUs, MemoryMiB: opts.vmMemoryMiB}
+	for _, name := range opts.ensureVMs {
+		_, err := drv.Get(ctx, name)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, hypervisor.ErrNotFound) {
+			return fmt.Errorf("look up VM %s: %w", name, err)
+		}
+		if _, err := drv.Create(ctx, name, cfg); err != nil {
+			return fmt.Errorf("create VM %s: %w", name, err)
+		}
+		if err := drv.Start(ctx, name); err != nil {
+			return fmt.Errorf("start VM %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func newAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) (*agent.Agent, hypervisor.Driver, error) {
+	drv, err := openDriver(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ensureVMs(ctx, drv, opts); err != nil {
+		drv.Close()
+		return nil, nil, err
+	}
+	a, err := agent.New(agent.Config{
+		DataDir:      opts.dataDir,
+		Driver:       drv,
+		PollInterval: opts.poll,
+		SyncInterval: opts.syncInterval,
+		SocketPath:   opts.socketPath,
+		Logger:       logger,
+	})
+	if err != nil {
+		drv.Close()
+		return nil, nil, err
+	}
+	return a, drv, nil
+}
+
+func runAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) error {
+	a, drv, err := newAgent(ctx, logger, opts)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+	return a.Run(ctx)
+}
+
+type enrollOptions struct {
+	dataDir   string
+	serverURL string
+	token     string
+	devID     string
+	name      string
+}
+
+func newAgentEnrollCommand(g *globalOptions) *cobra.Command {
+	opts := &enrollOptions{}
+	cmd := &cobra.Command{
+		Use:   "enroll",
+		Short: "Enroll this device with a server using a one-time token",
+		Long: `Exchange a one-time enrollment token (from "virmo enroll-token create")
+for a DM account with per-device credentials, stored in the agent's state.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.serverURL == "" || opts.token == "" {
+				return errors.New("enroll needs --server URL and --token TOKEN")
+			}
+			err := agent.Enroll(cmd.Context(), agent.EnrollConfig{
+				DataDir:   opts.dataDir,
+				ServerURL: opts.serverURL,
+				Token:     opts.token,
+				DevID:     opts.devID,
+				Name:      opts.name,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enrolled with %s; start the agent with: virmo agent --data %s\n",
+				opts.serverURL, opts.dataDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.dataDir, "data", "virmo-agent", "directory for the agent's state")
+	cmd.Flags().StringVar(&opts.serverURL, "server", "", "base URL of the VirMO Server, for example http://127.0.0.1:8080")
+	cmd.Flags().StringVar(&opts.token, "token", "", "one-time enrollment token")
+	cmd.Flags().StringVar(&opts.devID, "devid", "", "OMA DM DevId of this device (default: a random urn:uuid kept in the state)")
+	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device")
+	return cmd
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/virmo/virmo/agent"
+	"github.com/virmo/virmo/apiclient"
+)
+
+type devOptions struct {
+	dataDir string
+	listen  string
+	poll    time.Duration
+}
+
+func newDevCommand(g *globalOptions) *cobra.Command {
+	opts := &devOptions{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a server and an enrolled local agent with two simulated VMs",
+		Long: `Run the VirMO Server and a local agent with the sim driver and two VMs
+(vm1, vm2) in one process, for a first look. The server serves plain HTTP on
+--listen; DATA/server.url holds its URL, DATA/admin.token the operator token,
+and DATA/agent/unlock.sock is the agent's unlock socket. State is kept in
+DATA, so a second run continues where the first stopped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), g, opts, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&opts.dataDir, "data", "virmo-dev",
+		"directory for the server's and the agent's state")
+	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080",
+		"loopback TCP address (host:port) for the server; port 0 picks a free one")
+	cmd.Flags().DurationVar(&opts.poll, "poll", 2*time.Second,
+		"time between the agent's DM sessions")
+	return cmd
+}
+
+func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writer) error {
+	logger, err := g.newLogger()
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(opts.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want host:port, for example 127.0.0.1:8080", opts.listen)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--listen %q: dev mode serves plain HTTP, so it listens on loopback only (127.0.0.1 or ::1)", opts.listen)
+	}
+	listener, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another --listen address, or port 0)", opts.listen, err)
+	}
+
+	srvOpts := &serverOptions{dataDir: opts.dataDir, serverID: "virmo-dev"}
+	running, err := startServer(ctx, logger.With("part", "server"), srvOpts, listener)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	defer running.shutdown()
+
+	agentOpts := &agentOptions{
+		dataDir:      filepath.Join(opts.dataDir, "agent"),
+		driver:       "sim",
+		socketPath:   filepath.Join(opts.dataDir, "agent", "unlock.sock"),
+		poll:         opts.poll,
+		syncInterval: time.Second,
+		ensureVMs:    []string{"vm1", "vm2"},
+		vmMemoryMiB:  64,
+		vmVCPUs:      1,
+	}
+	if err := enrollDevAgent(ctx, running, agentOpts.dataDir); err != nil {
+		return err
+	}
+	a, drv, err := newAgent(ctx, logger.With("part", "agent"), agentOpts)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- a.Run(ctx) }()
+
+	client := apiclient.New(running.baseURL, running.token, nil)
+	deviceID := "(see: virmo device list)"
+	if devices, err := client.ListDevices(ctx); err == nil && len(devices) > 0 {
+		deviceID = devices[0].ID
+	}
+	printDevBanner(out, opts.dataDir, running, deviceID, agentOpts.socketPath)
+
+	select {
+	case <-ctx.Done():
+		<-agentDone
+		return nil
+	case err := <-agentDone:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("agent stopped: %w", err)
+		}
+		return nil
+	}
+}
+
+// enrollDevAgent enrolls the local agent once; the marker file records that
+// it is done so a restart of dev mode keeps the same device.
+func enrollDevAgent(ctx context.Context, running *runningServer, agentDir string) error {
+	marker := filepath.Join(agentDir, "enrolled")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(agentDir, 0o700); err != nil {
+		return fmt.Errorf("create agent directory: %w", err)
+	}
+	token, err := running.srv.CreateEnrollToken(ctx, "virmo dev", 10*time.Minute)
+	if err != nil {
+		return fmt.Errorf("create enrollment token: %w", err)
+	}
+	err = agent.Enroll(ctx, agent.EnrollConfig{
+		DataDir:   agentDir,
+		ServerURL: running.baseURL,
+		Token:     token,
+		Name:      "dev-device",
+	})
+	if err != nil {
+		return fmt.Errorf("enroll the local agent: %w", err)
+	}
+	return os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
+}
+
+func printDevBanner(out io.Writer, dataDir string, running *runningServer, deviceID, socket string) {
+	tokenFile := filepath.Join(dataDir, "admin.token")
+	fmt.Fprintf(out, `VirMO dev mode is running (Ctrl-C stops it).
+
+  server URL     %s
+  admin token    %s  (also in %s)
+  device         %s  (VMs vm1 and vm2, simulated)
+  unlock socket  %s
+
+Next, in another terminal:
+
+  export VIRMO_SERVER=%s VIRMO_TOKEN=$(cat %s)
+  go run ./cmd/virmo vm list
+  go run ./cmd/virmo vm lock %s/vm1 --user-unlock     # prints the unlock secret once
+  go run ./cmd/virmo unlock vm1 --socket %s         # type the secret
+  go run ./cmd/virmo vm list
+`, running.baseURL, running.token, tokenFile, deviceID, socket,
+		running.baseURL, tokenFile, deviceID, socket)
+}

@@ -1,0 +1,90 @@
+// Command virmo is the VirMO Server, the VirMO Client (agent) and the
+// operator CLI in one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	err := newRootCommand().ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		if exit.msg != "" {
+			fmt.Fprintln(os.Stderr, "virmo:", exit.msg)
+		}
+		os.Exit(exit.code)
+	}
+	fmt.Fprintln(os.Stderr, "virmo:", err)
+	os.Exit(1)
+}
+
+// exitError ends the program with a given exit code and message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+type globalOptions struct {
+	logLevel  string
+	logFormat string
+}
+
+func newRootCommand() *cobra.Command {
+	opts := &globalOptions{}
+	root := &cobra.Command{
+		Use:           "virmo",
+		Short:         "Manage virtual machines on devices over OMA Device Management",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info",
+		"minimum level of log lines: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&opts.logFormat, "log-format", "text",
+		"log line format: text or json")
+
+	root.AddCommand(
+		newServerCommand(opts),
+		newAgentCommand(opts),
+		newDevCommand(opts),
+		newUnlockCommand(),
+		newDeviceCommand(),
+		newVMCommand(),
+		newEnrollTokenCommand(),
+		newAuditCommand(),
+	)
+	return root
+}
+
+// newLogger returns the slog logger the global flags ask for, writing to
+// standard error.
+func (o *globalOptions) newLogger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	handlerOpts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, handlerOpts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, handlerOpts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", o.logFormat)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/virmo/virmo/server"
+	"github.com/virmo/virmo/store/sqlite"
+)
+
+type serverOptions struct {
+	dataDir   string
+	listen    string
+	publicURL string
+	serverID  string
+}
+
+func newServerCommand(g *globalOptions) *cobra.Command {
+	opts := &serverOptions{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the VirMO Server (OMA DM endpoint, REST API, device registry)",
+		Long: `Run the VirMO Server. It serves OMA DM sessions at /dm, the REST API at
+/api/v1 and a health check at /healthz, and keeps its state in SQLite under
+--data. On first start it creates DATA/secret.key (the key that seals unlock
+secrets and device passwords) and DATA/admin.token (the operator token).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := g.newLogger()
+			if err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), logger, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.dataDir, "data", "virmo-server",
+		"directory for the database, the key file and the admin token")
+	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080",
+		"TCP address (host:port) to serve HTTP on")
+	cmd.Flags().StringVar(&opts.publicURL, "public-url", "",
+		"base URL devices and operators reach the server at (default: http://LISTEN)")
+	cmd.Flags().StringVar(&opts.serverID, "server-id", "virmo",
+		"OMA DM ServerID this server gives devices at enrollment")
+	return cmd
+}
+
+func runServer(ctx context.Context, logger *slog.Logger, opts *serverOptions) error {
+	listener, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another --listen address)", opts.listen, err)
+	}
+	running, err := startServer(ctx, logger, opts, listener)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "VirMO Server listening on %s\nadmin token: %s\n",
+		running.baseURL, filepath.Join(opts.dataDir, "admin.token"))
+	<-ctx.Done()
+	return running.shutdown()
+}
+
+// runningServer is a started server and what it takes to stop it.
+type runningServer struct {
+	srv      *server.Server
+	baseURL  string
+	token    string
+	shutdown func() error
+}
+
+// startServer opens the store, builds the server and serves it on listener
+// until shutdown is called.
+func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
+	listener net.Listener) (*runningServer, error) {
+	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	baseURL := opts.publicURL
+	if baseURL == "" {
+		baseURL = "http://" + listener.Addr().String()
+	}
+
+	st, err := sqlite.Open(ctx, filepath.Join(opts.dataDir, "server.db"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(ctx, server.Config{
+		DataDir:   opts.dataDir,
+		Store:     st,
+		PublicURL: baseURL,
+		ServerID:  opts.serverID,
+		Logger:    logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	token, err := srv.EnsureAdminToken(ctx)
+	if err != nil {
+		srv.Close()
+		st.Close()
+		return nil, err
+	}
+
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(listener) }()
+	if err := os.WriteFile(filepath.Join(opts.dataDir, "server.url"), []byte(baseURL+"\n"), 0o600); err != nil {
+		logger.Warn("write server.url", "err", err)
+	}
+	logger.Info("server started", "url", baseURL, "data", opts.dataDir)
+
+	shutdown := func() error {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := httpServer.Shutdown(shutdownCtx)
+		if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		return errors.Join(err, srv.Close(), st.Close())
+	}
+	return &runningServer{srv: srv, baseURL: baseURL, token: token, shutdown: shutdown}, nil
+}
