@@ -1,0 +1,89 @@
+package unlock
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"time"
+)
+
+// clientTimeout bounds a client call when ctx has no earlier deadline.
+const clientTimeout = 30 * time.Second
+
+// Unlock sends the agent listening at socketPath a request to unlock vm
+// with secret, the exact bytes the user typed. It returns nil on success, an *Error when
+// the agent refused, and another error when the agent could not be reached
+// or answered with something other than a response line.
+func Unlock(ctx context.Context, socketPath, vm string, secret []byte) error {
+	_, err := call(ctx, socketPath, Request{Op: OpUnlock, VM: vm, Secret: secret})
+	return err
+}
+
+// GetStatus requests the lock status of vm from the agent listening at
+// socketPath. Errors are as for Unlock.
+func GetStatus(ctx context.Context, socketPath, vm string) (Status, error) {
+	resp, err := call(ctx, socketPath, Request{Op: OpStatus, VM: vm})
+	if err != nil {
+		return Status{}, err
+	}
+	if resp.Locked == nil || resp.UserUnlock == nil || resp.AttemptsLeft == nil {
+		return Status{}, fmt.Errorf("status response from %s lacks a field", socketPath)
+	}
+	return Status{
+		Locked:       *resp.Locked,
+		UserUnlock:   *resp.UserUnlock,
+		AttemptsLeft: *resp.AttemptsLeft,
+	}, nil
+}
+
+func call(ctx context.Context, socketPath string, req Request) (Response, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, clientTimeout)
+		defer cancel()
+	}
+
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socketPath)
+	if err != nil {
+		return Response{}, fmt.Errorf("connect to the agent's unlock socket: %w "+
+			"(is the agent running, and may this user open the socket?)", err)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	line, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("encode unlock request: %w", err)
+	}
+	_, err = conn.Write(append(line, '\n'))
+	clear(line)
+	if err != nil {
+		return Response{}, fmt.Errorf("send request to %s: %w", socketPath, err)
+	}
+
+	answer, err := readLine(conn, maxResponseSize)
+	if err != nil {
+		return Response{}, fmt.Errorf("read response from %s: %w", socketPath, err)
+	}
+	var resp Response
+	if err := json.Unmarshal(answer, &resp); err != nil {
+		return Response{}, fmt.Errorf("invalid response from %s: %s", socketPath, jsonErrorText(err))
+	}
+
+	if !resp.OK {
+		e := &Error{Code: resp.Code, Message: resp.Error}
+		if resp.AttemptsLeft != nil {
+			e.AttemptsLeft = *resp.AttemptsLeft
+		}
+		if e.Code == "" {
+			e.Code = CodeInternal
+		}
+		return resp, e
+	}
+	return resp, nil
+}
