@@ -9,7 +9,8 @@
 //     may read back as each other; the suite compares them by content.
 //   - Get, Update, Delete and Destroy of an unknown key return
 //     store.ErrNotFound, and Create of an existing key store.ErrConflict.
-//     Error messages name the key.
+//     Error messages name the key, except for enrollment tokens: their key
+//     is the token's hash, which errors must leave out.
 //   - EnqueueCommand ignores the caller's Seq, and stores State pending when
 //     the command has none. A Seq is never reused, even after pruning.
 //   - UpdateIntent overwrites State, Params, SecretID, Error and UpdatedAt.
