@@ -19,8 +19,10 @@ const CommandKindDM = "dm"
 // PlaceholderAuthDigest is filled at send time from Hooks.UnlockAuth with
 // SecretID.
 type Payload struct {
-	// Command is the DM command to send (Add, Replace, Delete, Exec, Get or
-	// Sequence), without CmdID; the engine numbers it per message.
+	// Command is the DM command to send (Add, Replace, Delete, Exec, Get,
+	// Sequence or Atomic), without CmdID; the engine numbers it per
+	// message. An Exec without a Correlator gets c<seq>, the command's
+	// queue sequence number, which its OperationComplete alert echoes.
 	Command CommandTemplate `json:"command"`
 	// SecretID names the sealed secret for the placeholders, if any.
 	SecretID string `json:"secret_id,omitempty"`
@@ -87,6 +89,13 @@ type Hooks interface {
 	UnlockAuth(ctx context.Context, secretID string) (authData, digest []byte, err error)
 	// CommandAnswered reports the final Status of a queued command (or of
 	// its Exec's OperationComplete alert, matched by Correlator).
+	//
+	// The engine has already stored cmd with its final State (done or
+	// failed), Status, Result and Error. status is the OMA status of the
+	// command, the alert's Data as an integer for an Exec answered 202, or
+	// 0 when the command failed without an answer (sent MaxAttempts times,
+	// or a payload that cannot be sent; cmd.Error says which). result is
+	// the Data of the Results of a Get, or the alert's Data.
 	CommandAnswered(ctx context.Context, q store.Queries, cmd store.Command, status int, result string) error
 	// AlertReceived reports a Generic Alert that matched no command
 	// (UserUnlock, StateChange, and LAWMO alerts).

@@ -1,0 +1,312 @@
+package dmsession
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/virmo/virmo/store"
+	"github.com/virmo/virmo/syncml"
+)
+
+// turn is the handling of one client message: everything it reads and
+// changes, inside one store transaction.
+type turn struct {
+	e   *Engine
+	ctx context.Context
+	q   store.Queries
+	in  *syncml.Message
+	now time.Time
+
+	device        store.Device
+	deviceChanged bool
+	// devInfoFresh is set once this message replaced the stored DevInfo.
+	devInfoFresh bool
+	st           *sessionState
+	// prevServerMsgID is the MsgID of the server message this one answers,
+	// the MsgRef of a Status that omits MsgRef.
+	prevServerMsgID string
+	// touched lists the queued commands that got a Status or Results in
+	// this message, in arrival order.
+	touched []int64
+	aborted bool
+
+	// out holds the reply's commands: Statuses first, then server commands.
+	out     []syncml.Command
+	lastID  int
+	noFinal bool
+
+	// Counts and outcome for the log line.
+	outcome   string
+	authCode  int
+	statusIn  int
+	sentCount int
+}
+
+// handle runs one decoded message through the session in one store
+// transaction and returns the encoded reply.
+func (e *Engine) handle(ctx context.Context, msg *syncml.Message, body []byte,
+	encode func(*syncml.Message) ([]byte, error)) ([]byte, error) {
+	var reply []byte
+	var t *turn
+	err := e.cfg.Store.InTx(ctx, func(q store.Queries) error {
+		t = &turn{e: e, ctx: ctx, q: q, in: msg, now: e.cfg.Now().UTC()}
+		var err error
+		reply, err = t.run(body, encode)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.logMessage()
+	return reply, nil
+}
+
+func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([]byte, error) {
+	h := &t.in.Header
+	dev, err := t.q.GetDeviceByDevID(t.ctx, h.Source.LocURI)
+	if errors.Is(err, store.ErrNotFound) || h.Source.LocURI == "" {
+		t.outcome = "unknown device"
+		t.reject(syncml.StatusInvalidCredentials, nil)
+		return encode(t.reply(nil, "1"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up device %q: %w", h.Source.LocURI, err)
+	}
+	t.device = dev
+
+	st, err := t.loadState()
+	if err != nil {
+		return nil, err
+	}
+	hash := sha256.Sum256(body)
+	if st != nil && st.LastMsgID == h.MsgID && bytes.Equal(st.RequestHash, hash[:]) {
+		t.outcome = "resend"
+		reply, err := t.e.cfg.Sealer.Open(st.ReplySealed)
+		if err != nil {
+			return nil, fmt.Errorf("open stored reply of session %q: %w", h.SessionID, err)
+		}
+		return reply, nil
+	}
+	if st == nil || st.Ended {
+		st = newSessionState()
+	}
+	t.st = st
+	t.prevServerMsgID = strconv.Itoa(st.ServerMsgID)
+	st.ServerMsgID++
+
+	cred, err := t.serverCred()
+	if err != nil {
+		return nil, err
+	}
+	if st.handled(h.MsgID) {
+		// A different body under a MsgID already handled: answer it, but
+		// change nothing, so a true resend of the last message still works.
+		t.outcome = "duplicate msg id"
+		t.appendStatus(t.headerStatus(syncml.StatusBadRequest, nil))
+		return encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+	}
+	if h.VerProto != syncml.VerProtoDM12 && h.VerProto != syncml.VerProtoDM13 {
+		t.outcome = "unsupported protocol"
+		t.reject(syncml.StatusProtocolUnsupported, nil)
+		return encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+	}
+
+	if err := t.converse(); err != nil {
+		return nil, err
+	}
+
+	// The device may have sent a new server nonce in this message.
+	if cred, err = t.serverCred(); err != nil {
+		return nil, err
+	}
+	reply, err := encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+	if err != nil {
+		return nil, fmt.Errorf("encode reply: %w", err)
+	}
+	if err := t.save(hash[:], reply); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// converse authenticates the message and, when that succeeds, handles its
+// commands and picks what the server sends next.
+func (t *turn) converse() error {
+	code, chal, err := t.authenticate()
+	if err != nil {
+		return err
+	}
+	t.authCode = code
+	if code != syncml.StatusAuthAccepted {
+		t.outcome = "auth failed"
+		t.reject(code, chal)
+		return nil
+	}
+
+	t.appendStatus(t.headerStatus(code, chal))
+	t.st.HandledMsgIDs = append(t.st.HandledMsgIDs, t.in.Header.MsgID)
+	if err := t.handleCommands(); err != nil {
+		return err
+	}
+	return t.planNext()
+}
+
+// reject answers the SyncHdr with code and every command (other than
+// Status and Results) with the same code, as a failed authentication
+// requires. chal, if any, goes on the SyncHdr Status.
+func (t *turn) reject(code int, chal *syncml.Chal) {
+	t.authCode = code
+	t.appendStatus(t.headerStatus(code, chal))
+	for i := range t.in.Body.Commands {
+		c := &t.in.Body.Commands[i]
+		if c.Name == syncml.CmdStatus || c.Name == syncml.CmdResults {
+			continue
+		}
+		t.addStatus(c, code)
+	}
+}
+
+func (t *turn) headerStatus(code int, chal *syncml.Chal) syncml.Command {
+	h := &t.in.Header
+	s := syncml.NewStatus(h.MsgID, "0", syncml.CmdSyncHdr, code)
+	if h.Target.LocURI != "" {
+		s.TargetRefs = []string{h.Target.LocURI}
+	}
+	if h.Source.LocURI != "" {
+		s.SourceRefs = []string{h.Source.LocURI}
+	}
+	s.Chal = chal
+	return s
+}
+
+// addStatus answers the client command c with code.
+func (t *turn) addStatus(c *syncml.Command, code int) {
+	t.appendStatus(syncml.NewStatus(t.in.Header.MsgID, c.CmdID, c.Name, code))
+}
+
+// appendStatus numbers s and adds it to the reply. Every Status is added
+// before the first server command, so CmdIDs follow document order.
+func (t *turn) appendStatus(s syncml.Command) {
+	s.CmdID = t.nextCmdID()
+	t.out = append(t.out, s)
+}
+
+// nextCmdID numbers the commands of the reply from 1, children included.
+func (t *turn) nextCmdID() string {
+	t.lastID++
+	return strconv.Itoa(t.lastID)
+}
+
+// reply builds the server message from t.out.
+func (t *turn) reply(cred *syncml.Cred, msgID string) *syncml.Message {
+	h := &t.in.Header
+	m := &syncml.Message{
+		Header: syncml.Header{
+			VerDTD:    syncml.VerDTD12,
+			VerProto:  syncml.VerProtoDM12,
+			SessionID: h.SessionID,
+			MsgID:     msgID,
+			Target:    syncml.Locator{LocURI: h.Source.LocURI},
+			Source:    syncml.Locator{LocURI: t.e.cfg.ServerURL},
+			Cred:      cred,
+		},
+		Body: syncml.Body{Commands: t.out, Final: !t.noFinal},
+	}
+	if cred != nil {
+		m.Header.Source.LocName = t.serverUser()
+	}
+	return m
+}
+
+func (t *turn) loadState() (*sessionState, error) {
+	row, err := t.q.GetSession(t.ctx, t.device.ID, t.in.Header.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session %q: %w", t.in.Header.SessionID, err)
+	}
+	st, err := decodeState(row.State)
+	if err != nil {
+		// A row this engine cannot read starts the session afresh, which
+		// costs an authentication but never misreads old answers.
+		t.e.log.Warn("start session afresh", "device", t.device.ID,
+			"session", t.in.Header.SessionID, "err", err)
+		return nil, nil
+	}
+	return st, nil
+}
+
+// save stores the session state with the sealed reply and the device row
+// changes of this message.
+func (t *turn) save(requestHash, reply []byte) error {
+	sealed, err := t.e.cfg.Sealer.Seal(reply)
+	if err != nil {
+		return fmt.Errorf("seal reply: %w", err)
+	}
+	t.st.LastMsgID = t.in.Header.MsgID
+	t.st.RequestHash = requestHash
+	t.st.ReplySealed = sealed
+	state, err := json.Marshal(t.st)
+	if err != nil {
+		return fmt.Errorf("encode session state: %w", err)
+	}
+	err = t.q.PutSession(t.ctx, store.Session{
+		DeviceID:  t.device.ID,
+		SessionID: t.in.Header.SessionID,
+		State:     state,
+		UpdatedAt: t.now,
+	})
+	if err != nil {
+		return fmt.Errorf("store session %q: %w", t.in.Header.SessionID, err)
+	}
+
+	if !t.deviceChanged && !t.st.Authenticated {
+		return nil
+	}
+	// Re-read the row so a hook's change to it is kept; only the fields
+	// this engine owns are written.
+	d, err := t.q.GetDevice(t.ctx, t.device.ID)
+	if err != nil {
+		return fmt.Errorf("reload device %s: %w", t.device.ID, err)
+	}
+	d.ClientNonce = t.device.ClientNonce
+	d.ServerNonce = t.device.ServerNonce
+	d.DevInfo = t.device.DevInfo
+	if t.st.Authenticated {
+		d.LastSeen = t.now
+	}
+	if err := t.q.UpdateDevice(t.ctx, d); err != nil {
+		return fmt.Errorf("update device %s: %w", t.device.ID, err)
+	}
+	return nil
+}
+
+// logMessage writes the one log line of a message. It never logs a
+// credential, nonce or command data.
+func (t *turn) logMessage() {
+	h := &t.in.Header
+	attrs := []any{
+		"device", t.device.ID,
+		"devid", h.Source.LocURI,
+		"session", h.SessionID,
+		"msg", h.MsgID,
+		"auth", t.authCode,
+		"commands_in", len(t.in.Body.Commands),
+		"statuses_in", t.statusIn,
+		"commands_sent", t.sentCount,
+	}
+	if t.st != nil {
+		attrs = append(attrs, "phase", t.st.Phase, "ended", t.st.Ended)
+	}
+	if t.outcome != "" {
+		attrs = append(attrs, "outcome", t.outcome)
+	}
+	t.e.log.Info("dm message", attrs...)
+}

@@ -1,0 +1,126 @@
+package dmsession
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// stateVersion is the first field of every stored session state, so a later
+// encoding can tell old rows apart.
+const stateVersion = 1
+
+// Phases of a session. The server reads the VM list, then the leaves of
+// each VM, then sends queued commands until none is left.
+const (
+	phaseStart    = ""
+	phaseVMList   = "vm-list"
+	phaseVMLeaves = "vm-leaves"
+	phaseQueue    = "queue"
+)
+
+// sessionState is what a session needs between messages. It is stored as
+// JSON in store.Session.State. It never holds a nonce, password, Cred or
+// unlock digest in clear: the last reply is sealed.
+type sessionState struct {
+	Version       int  `json:"v"`
+	Authenticated bool `json:"auth"`
+	Ended         bool `json:"ended,omitempty"`
+	// LastMsgID is the MsgID of the last message handled, RequestHash the
+	// SHA-256 of its body and ReplySealed the sealed reply to it.
+	LastMsgID   string `json:"last_msg"`
+	RequestHash []byte `json:"req_hash"`
+	ReplySealed []byte `json:"reply"`
+	// HandledMsgIDs lists the MsgIDs handled while authenticated; a new
+	// body under one of them gets 400.
+	HandledMsgIDs []string `json:"handled,omitempty"`
+	// ServerMsgID is the MsgID of the last server message.
+	ServerMsgID int    `json:"server_msg"`
+	Phase       string `json:"phase,omitempty"`
+	// Refs maps "MsgID/CmdID" of every command the server sent to what it
+	// was for.
+	Refs map[string]sentRef `json:"refs,omitempty"`
+	// Commands holds the queued commands delivered in this session by Seq.
+	Commands  map[int64]*sentCommand `json:"cmds,omitempty"`
+	Inventory *inventory             `json:"inv,omitempty"`
+}
+
+// Kinds of sentRef.
+const (
+	refVMList  = "vm-list"
+	refVMLeaf  = "vm-leaf"
+	refCommand = "cmd"
+)
+
+// sentRef is one command the server sent, found by the (MsgRef, CmdRef) of
+// the Status or Results that answers it.
+type sentRef struct {
+	Kind string `json:"k"`
+	// VM and Leaf name an inventory Get of refVMLeaf.
+	VM   string `json:"vm,omitempty"`
+	Leaf string `json:"leaf,omitempty"`
+	// Seq is the queued command of refCommand.
+	Seq int64 `json:"seq,omitempty"`
+}
+
+// sentCommand tracks the answers to one queued command delivered in this
+// session. A Sequence has one part for itself and one per child.
+type sentCommand struct {
+	MsgID string        `json:"msg"`
+	Parts []commandPart `json:"parts"`
+	// Results holds the Data of Results answering a Get, in arrival order.
+	Results  []string `json:"results,omitempty"`
+	Accept   []int    `json:"accept,omitempty"`
+	Resolved bool     `json:"resolved,omitempty"`
+}
+
+// commandPart is one CmdID of a sent command and the status it got (0 while
+// unanswered).
+type commandPart struct {
+	CmdID  string `json:"id"`
+	Name   string `json:"name"`
+	Status int    `json:"status,omitempty"`
+}
+
+func newSessionState() *sessionState {
+	return &sessionState{
+		Version:  stateVersion,
+		Refs:     map[string]sentRef{},
+		Commands: map[int64]*sentCommand{},
+	}
+}
+
+// decodeState parses a stored session state. It fails on a version it does
+// not know, so an old engine never misreads a newer row.
+func decodeState(data []byte) (*sessionState, error) {
+	st := newSessionState()
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("decode session state: %w", err)
+	}
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("decode session state: version %d, expected %d",
+			st.Version, stateVersion)
+	}
+	if st.Refs == nil {
+		st.Refs = map[string]sentRef{}
+	}
+	if st.Commands == nil {
+		st.Commands = map[int64]*sentCommand{}
+	}
+	for seq, c := range st.Commands {
+		if c == nil {
+			delete(st.Commands, seq)
+		}
+	}
+	return st, nil
+}
+
+func refKey(msgID, cmdID string) string { return msgID + "/" + cmdID }
+
+func (st *sessionState) handled(msgID string) bool {
+	for _, id := range st.HandledMsgIDs {
+		if id == msgID {
+			return true
+		}
+	}
+	return false
+}
