@@ -7,21 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/virmo/virmo/internal/corpus"
 )
 
 // corpusDir returns the directory of real public OMA DM messages that the
-// tests decode. VIRMO_CORPUS overrides the default location.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("VIRMO_CORPUS")
-	if dir == "" {
-		dir = "/work/shared/corpus"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "messages")); err != nil {
-		t.Skipf("message corpus not found at %s (set VIRMO_CORPUS): %v", dir, err)
-	}
-	return dir
-}
+// tests decode.
+func corpusDir(t testing.TB) string { return corpus.Dir(t) }
 
 // corpusFiles returns the files of one corpus folder. WBXML files are left
 // out: this package decodes XML only.
