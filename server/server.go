@@ -1,0 +1,216 @@
+// Package server is the VirMO Server core: the REST API of docs/api.md,
+// enrollment, the lock service with its per-VM state machine, and the hooks
+// the DM session engine (package dmsession) reports device results through.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virmo/virmo/server/seal"
+	"github.com/virmo/virmo/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultServerID         = "virmo"
+	DefaultMaxAttempts      = 5
+	DefaultCommandRetention = 7 * 24 * time.Hour
+	DefaultSessionRetention = 24 * time.Hour
+	DefaultPruneInterval    = 10 * time.Minute
+)
+
+// Config configures a Server.
+type Config struct {
+	// DataDir contains the key file secret.key and the admin token file
+	// admin.token. New creates it with mode 0700 when it is missing.
+	DataDir string
+	Store   store.Store
+	// PublicURL is the base URL devices and operators reach the server at,
+	// for example http://127.0.0.1:8080; devices get PublicURL + "/dm".
+	PublicURL string
+	// ServerID is the DMAcc ServerID devices know the server by
+	// (default "virmo").
+	ServerID string
+	Logger   *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// MaxAttempts bounds how often a command is sent before it fails
+	// (default 5).
+	MaxAttempts int
+	// CommandRetention is how long finished commands stay in the queue and
+	// SessionRetention how long idle DM session state is kept; the pruning
+	// loop runs every PruneInterval.
+	CommandRetention time.Duration
+	SessionRetention time.Duration
+	PruneInterval    time.Duration
+}
+
+// Server is a VirMO Server. New starts its pruning loop and Close stops
+// it; Close does not close the store.
+type Server struct {
+	store    store.Store
+	sealer   *seal.Sealer
+	logger   *slog.Logger
+	now      func() time.Time
+	dataDir  string
+	baseURL  string
+	serverID string
+	dmURL    string
+
+	maxAttempts      int
+	commandRetention time.Duration
+	sessionRetention time.Duration
+
+	dm      http.Handler
+	handler http.Handler
+
+	stopPrune context.CancelFunc
+	pruneDone sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New loads or creates the key file DataDir/secret.key, builds the DM
+// session engine and starts the pruning loop. It rejects a key file other
+// users can read.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: Config.Store is nil")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: Config.DataDir is empty; set it to the server's data directory")
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("server: Config.PublicURL is empty; set it to the URL devices reach " +
+			"the server at, for example http://127.0.0.1:8080")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create data directory: %w", err)
+	}
+
+	key, err := seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	s := &Server{
+		store:            cfg.Store,
+		sealer:           sealer,
+		logger:           cfg.Logger,
+		now:              cfg.Now,
+		dataDir:          cfg.DataDir,
+		baseURL:          strings.TrimRight(cfg.PublicURL, "/"),
+		serverID:         cfg.ServerID,
+		maxAttempts:      cfg.MaxAttempts,
+		commandRetention: cfg.CommandRetention,
+		sessionRetention: cfg.SessionRetention,
+	}
+	s.applyDefaults()
+	s.dmURL = s.baseURL + "/dm"
+	s.dm = s.newDMHandler()
+	s.handler = s.routes()
+
+	pruneCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopPrune = cancel
+	interval := cfg.PruneInterval
+	if interval <= 0 {
+		interval = DefaultPruneInterval
+	}
+	s.pruneDone.Add(1)
+	go s.pruneLoop(pruneCtx, interval)
+	return s, nil
+}
+
+func (s *Server) applyDefaults() {
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.serverID == "" {
+		s.serverID = DefaultServerID
+	}
+	if s.maxAttempts <= 0 {
+		s.maxAttempts = DefaultMaxAttempts
+	}
+	if s.commandRetention <= 0 {
+		s.commandRetention = DefaultCommandRetention
+	}
+	if s.sessionRetention <= 0 {
+		s.sessionRetention = DefaultSessionRetention
+	}
+}
+
+// Handler returns the server's HTTP handler: /dm (the DM session engine),
+// /api/v1/... (the REST API) and /healthz.
+func (s *Server) Handler() http.Handler {
+	return s.handler
+}
+
+// DMURL returns the URL devices open DM sessions at (PublicURL + "/dm").
+func (s *Server) DMURL() string {
+	return s.dmURL
+}
+
+// Close stops the pruning loop and waits for it. It does not close the
+// store, which the caller opened.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopPrune()
+		s.pruneDone.Wait()
+	})
+	return nil
+}
+
+// Prune deletes finished commands older than the command retention and
+// DM session state older than the session retention. The pruning loop
+// calls it; it is exported for tests and maintenance commands.
+func (s *Server) Prune(ctx context.Context) error {
+	now := s.now()
+	commands, err := s.store.PruneCommands(ctx, now.Add(-s.commandRetention))
+	if err != nil {
+		return fmt.Errorf("prune commands: %w", err)
+	}
+	sessions, err := s.store.DeleteSessionsBefore(ctx, now.Add(-s.sessionRetention))
+	if err != nil {
+		return fmt.Errorf("prune sessions: %w", err)
+	}
+	if commands > 0 || sessions > 0 {
+		s.logger.Info("pruned store", "commands", commands, "sessions", sessions)
+	}
+	return nil
+}
+
+func (s *Server) pruneLoop(ctx context.Context, interval time.Duration) {
+	defer s.pruneDone.Done()
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("prune store", "err", err)
+		}
+	}
+}
+
+// nowUTC returns the configured clock's time in UTC.
+func (s *Server) nowUTC() time.Time {
+	return s.now().UTC()
+}
