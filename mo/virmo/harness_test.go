@@ -267,14 +267,3 @@ func (h *harness) lockWithUserUnlock(vm string, secret []byte, correlator string
 	))
 }
 
-func equalCodes(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
