@@ -104,10 +104,11 @@ func (t *Tree) addItem(s Session, tx *Tx, item syncml.Item, cmdMeta *syncml.Meta
 }
 
 // addNode applies a server's Add of the node at u, creating missing
-// interior parents. The checks run in this order: 418 if the node exists,
-// 404 if the nearest existing ancestor is a leaf, 425 without Add on it,
-// 405 for a node inside a plugin without a definition, without Add access,
-// permanent, or over its Occurrence, and 415 for a format mismatch.
+// interior parents. The checks run in this order. A node that exists gives
+// 418, and a leaf as the nearest existing ancestor 404. Without Add on that
+// ancestor the status is 425. Inside a plugin, a node without a definition,
+// without Add access, permanent or over its Occurrence gives 405. Last, a
+// format mismatch gives 415.
 func (t *Tree) addNode(s Session, tx *Tx, u URI, format Format, typ string, value []byte) error {
 	if u.IsRoot() || tx.lookup(u) != nil {
 		return Errorf(418, "node %s already exists", u)
@@ -232,10 +233,11 @@ func (t *Tree) replaceItem(s Session, tx *Tx, item syncml.Item, cmdMeta *syncml.
 	return t.replaceValue(s, tx, tgt.URI, format, value)
 }
 
-// replaceValue applies a server's Replace of the leaf value at u: 404 if
-// missing (Replace never creates), 425 without Replace on it, 405 for an
-// interior node or a definition without Replace access, 415 when format is
-// not the node's format or value does not fit it.
+// replaceValue applies a server's Replace of the leaf value at u. A missing
+// node gives 404, since Replace never creates. Without Replace on the node
+// the status is 425. An interior node, or a definition without Replace
+// access, gives 405. A format other than the node's, or a value that does
+// not fit it, gives 415.
 func (t *Tree) replaceValue(s Session, tx *Tx, u URI, format Format, value []byte) error {
 	n := tx.lookup(u)
 	if n == nil {
@@ -347,7 +349,9 @@ func (t *Tree) copyItem(s Session, tx *Tx, item syncml.Item) error {
 // execItem routes an Exec to the plugin that owns its target node and
 // returns the plugin's status, which must be 200, 202 or an error status
 // (anything else is taken as 500).
-func (t *Tree) execItem(ctx context.Context, s Session, tx *Tx, item syncml.Item, correlator string) (int, error) {
+func (t *Tree) execItem(
+	ctx context.Context, s Session, tx *Tx, item syncml.Item, correlator string,
+) (int, error) {
 	u, err := nodeTarget(item, syncml.CmdExec)
 	if err != nil {
 		return 0, err

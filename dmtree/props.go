@@ -94,7 +94,9 @@ func propValue(u URI, n *node, prop string) (string, error) {
 // replaceProp applies a server's Replace of a property. ACL, Title and Name
 // can be replaced; Format, Size, TStamp, Type and VerNo are read-only (405)
 // and other names unknown (406). The value must be chr (415).
-func (t *Tree) replaceProp(s Session, tx *Tx, tgt Target, meta *syncml.Meta, data *syncml.Data) error {
+func (t *Tree) replaceProp(
+	s Session, tx *Tx, tgt Target, meta *syncml.Meta, data *syncml.Data,
+) error {
 	u := tgt.URI
 	n := tx.lookup(u)
 	if n == nil {
