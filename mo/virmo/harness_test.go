@@ -266,4 +266,3 @@ func (h *harness) lockWithUserUnlock(vm string, secret []byte, correlator string
 		execCmd("./VirMO/"+vm+"/Operations/Lock", correlator),
 	))
 }
-
