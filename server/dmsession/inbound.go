@@ -15,8 +15,10 @@ const (
 	maxDevInfoValue  = 1024
 )
 
-// handleCommands handles the commands of an authenticated message in
-// order, then settles the queued commands they answered.
+// handleCommands handles the commands of an authenticated message: first
+// every Status and Results, settling the queued commands they answer, then
+// the other commands in order. So an OperationComplete alert finds its
+// command already settled by a Status of the same message.
 func (t *turn) handleCommands() error {
 	for i := range t.in.Body.Commands {
 		c := &t.in.Body.Commands[i]
@@ -26,6 +28,16 @@ func (t *turn) handleCommands() error {
 			t.handleStatus(c)
 		case syncml.CmdResults:
 			t.handleResults(c)
+		}
+	}
+	if err := t.settleTouched(); err != nil {
+		return err
+	}
+
+	for i := range t.in.Body.Commands {
+		c := &t.in.Body.Commands[i]
+		switch c.Name {
+		case syncml.CmdStatus, syncml.CmdResults:
 		case syncml.CmdAlert:
 			code, err := t.handleAlert(c)
 			if err != nil {
@@ -43,7 +55,7 @@ func (t *turn) handleCommands() error {
 			t.addStatus(c, syncml.StatusOptionalFeature)
 		}
 	}
-	return t.settleTouched()
+	return nil
 }
 
 // lookupRef finds the server command that a Status or Results answers. A
