@@ -1,0 +1,313 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/virmo/virmo/dmtree"
+	"github.com/virmo/virmo/hypervisor"
+	"github.com/virmo/virmo/mo/devinfo"
+	"github.com/virmo/virmo/mo/virmo"
+	"github.com/virmo/virmo/syncml"
+)
+
+// Defaults of Config.
+const (
+	DefaultPollInterval = 5 * time.Minute
+	DefaultSyncInterval = 5 * time.Second
+	// MaxBackoff is the longest wait between sessions after failures.
+	MaxBackoff = 30 * time.Minute
+	// minBackoff is the wait after the first failed session.
+	minBackoff = 10 * time.Second
+	// httpTimeout is the timeout of the default HTTP client.
+	httpTimeout = 60 * time.Second
+	// SocketName is the file name of the unlock socket in DataDir.
+	SocketName = "unlock.sock"
+)
+
+// Config configures an Agent. DataDir and Driver are required.
+type Config struct {
+	// DataDir holds the agent's state (agent.db) and, by default, the
+	// unlock socket. It is created with mode 0700 if missing.
+	DataDir string
+	// Driver runs the VMs. The agent does not close it.
+	Driver hypervisor.Driver
+	// PollInterval is the time between client-initiated sessions;
+	// 0 means DefaultPollInterval. After a failed session the agent
+	// retries with exponential backoff and jitter, up to MaxBackoff.
+	PollInterval time.Duration
+	// SocketPath is the unlock socket; empty means DataDir/unlock.sock.
+	SocketPath string
+	// DevInfo overrides the DevInfo values field by field; an empty
+	// DevID means the one Enroll stored, or a random urn:uuid.
+	DevInfo devinfo.Info
+	// HTTPClient sends DM messages; nil means a client with a 60 s
+	// timeout.
+	HTTPClient *http.Client
+	// Logger receives the agent's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// SyncInterval is the time between reconciliations of the tree with
+	// the hypervisor (VM states, lock enforcement); 0 means
+	// DefaultSyncInterval.
+	SyncInterval time.Duration
+}
+
+// Agent is the VirMO Client: the management tree with its local state,
+// the DM sessions with the server, the hypervisor reconciliation and the
+// unlock socket.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	state *stateStore
+	lock  *os.File
+	tree  *dmtree.Tree
+	mo    *virmo.MO
+	info  devinfo.Info
+	http  *http.Client
+
+	sessionNow  chan struct{}
+	alertQueued chan struct{}
+	closeOnce   sync.Once
+}
+
+// New opens the agent's state in cfg.DataDir, builds the management tree
+// (DevInfo, DevDetail, DMAcc, VirMO) from the stored snapshot and returns
+// the agent, ready to Run. Only one agent may use a DataDir at a time.
+// A missing DM account is not an error: sessions fail with ErrNotEnrolled
+// until the device is enrolled.
+func New(cfg Config) (*Agent, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("agent: Config.DataDir is empty; set the state directory")
+	}
+	if cfg.Driver == nil {
+		return nil, errors.New("agent: Config.Driver is nil; open a hypervisor driver first")
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.SocketPath == "" {
+		cfg.SocketPath = filepath.Join(cfg.DataDir, SocketName)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: httpTimeout}
+	}
+
+	st, lock, err := openDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		state:       st,
+		lock:        lock,
+		http:        cfg.HTTPClient,
+		sessionNow:  make(chan struct{}, 1),
+		alertQueued: make(chan struct{}, 1),
+	}
+	if err := a.buildTree(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the state and the DataDir lock. Run closes the agent
+// when it returns, so Close is needed only for an agent never run. Close
+// may be called more than once.
+func (a *Agent) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		err = a.state.close()
+		a.lock.Close()
+	})
+	return err
+}
+
+// SessionNow asks the agent for a session at once, even while it waits
+// after a failure. It does not block; a request made while one is
+// pending is merged with it.
+func (a *Agent) SessionNow() {
+	select {
+	case a.sessionNow <- struct{}{}:
+	default:
+	}
+}
+
+// persist is the tree's PersistFunc: the snapshot and the alerts of one
+// commit go to the state in one transaction, then a session is requested
+// to deliver the alerts.
+func (a *Agent) persist(snapshot []byte, alerts []dmtree.Alert) error {
+	if err := a.state.persist(snapshot, alerts); err != nil {
+		return err
+	}
+	if len(alerts) > 0 {
+		select {
+		case a.alertQueued <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is done: a session at start, every PollInterval and
+// whenever an alert is queued; a hypervisor reconciliation every
+// SyncInterval; and the unlock socket. It then stops everything, removes
+// the socket, closes the state and returns nil. It returns an error when
+// the unlock socket cannot be created or fails.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.Close()
+
+	ln, err := listenUnlock(a.cfg.SocketPath)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	a.log.Info("agent started", "devid", a.info.DevID, "socket", a.cfg.SocketPath,
+		"poll", a.cfg.PollInterval, "sync", a.cfg.SyncInterval)
+	a.reconcile(ctx)
+
+	var wg sync.WaitGroup
+	var serveErr error
+	wg.Go(func() {
+		serveErr = a.serveUnlock(ctx, ln)
+		if serveErr != nil {
+			cancel()
+		}
+	})
+	wg.Go(func() { a.reconcileLoop(ctx) })
+	wg.Go(func() { a.sessionLoop(ctx) })
+	wg.Wait()
+
+	a.log.Info("agent stopped")
+	return serveErr
+}
+
+// reconcileLoop brings the tree in line with the hypervisor every
+// SyncInterval.
+func (a *Agent) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.reconcile(ctx)
+		}
+	}
+}
+
+func (a *Agent) reconcile(ctx context.Context) {
+	if err := a.mo.Sync(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("reconcile VMs with the hypervisor", "err", err)
+	}
+}
+
+// sessionLoop runs the sessions: one at start, then one every PollInterval
+// after a success, and after failures one after a growing, jittered
+// backoff. SessionNow starts one at once; a queued alert starts one at
+// once unless the agent is backing off after a failure.
+func (a *Agent) sessionLoop(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	notEnrolledLogged := false
+
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.sessionNow:
+		case <-a.alertQueued:
+			if failures > 0 || !a.hasQueuedAlerts() {
+				continue
+			}
+		case <-timer.C:
+		}
+
+		err := a.runSession(ctx, syncml.AlertClientInitiated)
+		if ctx.Err() != nil {
+			return
+		}
+
+		next := a.cfg.PollInterval
+		switch {
+		case err == nil:
+			failures = 0
+			notEnrolledLogged = false
+		case errors.Is(err, ErrNotEnrolled):
+			if !notEnrolledLogged {
+				a.log.Warn("no DM sessions until the device is enrolled", "err", err)
+				notEnrolledLogged = true
+			}
+			failures++
+			next = backoff(failures)
+		default:
+			failures++
+			next = backoff(failures)
+			a.log.Info("next DM session after backoff", "failures", failures, "wait", next)
+		}
+		timer.Reset(next)
+	}
+}
+
+// hasQueuedAlerts reports whether an alert waits for delivery.
+func (a *Agent) hasQueuedAlerts() bool {
+	pending, err := a.state.pendingAlerts()
+	if err != nil {
+		a.log.Warn("check the alert queue", "err", err)
+		return true
+	}
+	return len(pending) > 0
+}
+
+// backoff returns the wait after the given number of consecutive failed
+// sessions: minBackoff doubled per failure up to MaxBackoff, then a random
+// value between half of that and all of it, so agents that failed together
+// do not retry together.
+func backoff(failures int) time.Duration {
+	d := MaxBackoff
+	if failures < 20 {
+		d = min(minBackoff<<(failures-1), MaxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// statePath returns the path of the state database in dataDir.
+func statePath(dataDir string) string { return filepath.Join(dataDir, stateFile) }
+
+// openDataDir creates dataDir if needed, takes its lock and opens the
+// state.
+func openDataDir(dataDir string) (*stateStore, *os.File, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create agent data directory: %w", err)
+	}
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openState(statePath(dataDir))
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	return st, lock, nil
+}

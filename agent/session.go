@@ -1,0 +1,392 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/virmo/virmo/dmauth"
+	"github.com/virmo/virmo/dmtree"
+	"github.com/virmo/virmo/mo/dmacc"
+	"github.com/virmo/virmo/syncml"
+)
+
+// maxSessionMessages bounds the messages the agent sends in one session, so
+// a server that never ends a session cannot hold the agent in it.
+const maxSessionMessages = 64
+
+// ErrNotEnrolled is returned by a session when the tree holds no DM
+// account: run "virmo agent enroll" first.
+var ErrNotEnrolled = errors.New("agent: no DM account is provisioned; " +
+	"enroll the device first (virmo agent enroll)")
+
+// errServerAuth is returned when the server's credentials did not match.
+var errServerAuth = errors.New("server credentials are missing or invalid")
+
+// session is one client DM session with the server of the account.
+type session struct {
+	a         *Agent
+	acc       dmacc.Account
+	id        string
+	alertCode int
+	url       string
+
+	// msgID is the MsgID of our last message.
+	msgID int
+	// sendCred is true while the server has not answered 212, so every
+	// message carries our credentials.
+	sendCred bool
+	// prevServerNonce is the server nonce we replaced in this session; the
+	// server may still use it in the message that crosses our change.
+	prevServerNonce []byte
+	// alertsByMsg maps our MsgID and CmdID to the queue seq of the alert
+	// that command carried; alertsSent holds every seq sent this session.
+	alertsByMsg map[string]map[string]int64
+	alertsSent  map[int64]bool
+
+	acked int
+}
+
+// runSession opens a session with the server of the account, announcing it
+// with alertCode (1201 client-initiated, 1200 after a notification), and
+// runs it to its end.
+func (a *Agent) runSession(ctx context.Context, alertCode int) error {
+	var acc dmacc.Account
+	err := a.tree.View(func(tx *dmtree.Tx) error {
+		var err error
+		acc, err = dmacc.Read(tx)
+		return err
+	})
+	if errors.Is(err, dmacc.ErrNoAccount) {
+		return ErrNotEnrolled
+	}
+	if err != nil {
+		return fmt.Errorf("read DM account: %w", err)
+	}
+	if err := checkServerURL(acc.ServerURL); err != nil {
+		return err
+	}
+
+	seq, err := a.state.nextSessionSeq()
+	if err != nil {
+		return err
+	}
+	s := &session{
+		a:           a,
+		acc:         acc,
+		id:          strings.ToUpper(strconv.FormatUint(seq, 16)),
+		alertCode:   alertCode,
+		url:         acc.ServerURL,
+		sendCred:    true,
+		alertsByMsg: map[string]map[string]int64{},
+		alertsSent:  map[int64]bool{},
+	}
+
+	log := a.log.With("session", s.id, "server", acc.ServerID)
+	log.Info("DM session started", "url", acc.ServerURL)
+	err = s.run(ctx)
+	if err != nil {
+		log.Warn("DM session failed", "messages", s.msgID, "alerts_acknowledged", s.acked,
+			"err", err)
+		return err
+	}
+	log.Info("DM session ended", "messages", s.msgID, "alerts_acknowledged", s.acked)
+	return nil
+}
+
+func (s *session) run(ctx context.Context) error {
+	out, err := s.package1()
+	if err != nil {
+		return err
+	}
+	in, err := s.exchange(ctx, out)
+	if err != nil {
+		return err
+	}
+
+	retried := false
+	for {
+		serverOK := s.verifyServer(in)
+		hs := findHeaderStatus(in, strconv.Itoa(s.msgID))
+		if hs == nil {
+			return fmt.Errorf("server message %s has no Status for our SyncHdr", in.Header.MsgID)
+		}
+		code := statusCode(hs)
+		nextNonce, err := challengeNonce(hs)
+		if err != nil {
+			return err
+		}
+
+		// A challenge: answer it once with Package 1 and the new nonce. The
+		// nonce is stored only when the server proved who it is.
+		if code == syncml.StatusInvalidCredentials || code == syncml.StatusMissingCredentials {
+			if retried {
+				return fmt.Errorf("server rejected the client credentials twice (status %d); "+
+					"re-enroll the device if its account was reset", code)
+			}
+			if nextNonce == nil {
+				return fmt.Errorf("server rejected the client credentials (status %d) "+
+					"without a new nonce", code)
+			}
+			retried = true
+			s.acc.ClientNonce = nextNonce
+			if serverOK {
+				if err := s.storeClientNonce(nextNonce); err != nil {
+					return err
+				}
+			}
+			if out, err = s.package1(); err != nil {
+				return err
+			}
+			if in, err = s.exchange(ctx, out); err != nil {
+				return err
+			}
+			continue
+		}
+
+		if !serverOK {
+			s.rejectServer(ctx, in)
+			return errServerAuth
+		}
+		if nextNonce != nil {
+			if err := s.storeClientNonce(nextNonce); err != nil {
+				return err
+			}
+			s.acc.ClientNonce = nextNonce
+		}
+		switch code {
+		case syncml.StatusAuthAccepted:
+			s.sendCred = false
+		case syncml.StatusOK:
+			s.sendCred = true
+		default:
+			return fmt.Errorf("server answered our SyncHdr with status %d", code)
+		}
+
+		if err := s.applyStatuses(in); err != nil {
+			return err
+		}
+		answers, abort := s.execute(ctx, in)
+		if abort {
+			s.a.log.Info("server aborted the DM session", "session", s.id)
+			return nil
+		}
+
+		// A message with nothing to answer ends the session: the client
+		// must not send a message holding only the Status for SyncHdr.
+		if len(answers) == 0 && in.Body.Final {
+			return nil
+		}
+		if s.msgID >= maxSessionMessages {
+			return fmt.Errorf("session exceeded %d messages; ending it", maxSessionMessages)
+		}
+		if out, err = s.reply(in, answers); err != nil {
+			return err
+		}
+		if in, err = s.exchange(ctx, out); err != nil {
+			return err
+		}
+	}
+}
+
+// package1 builds Package 1: the session Alert, the DevInfo Replace and
+// every queued alert.
+func (s *session) package1() (*outgoing, error) {
+	s.msgID++
+	out := newOutgoing(s.header())
+	out.add(sessionAlert(s.alertCode))
+	out.add(devInfoReplace(s.a.info))
+	if err := s.addQueuedAlerts(out, true); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// reply builds the answer to the server message in: the Status for its
+// SyncHdr with a fresh server nonce, the answers to its commands, and the
+// alerts queued since the last message.
+func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing, error) {
+	nonce, err := s.newServerNonce()
+	if err != nil {
+		return nil, err
+	}
+
+	s.msgID++
+	out := newOutgoing(s.header())
+	out.add(headerStatus(in, syncml.StatusAuthAccepted, md5Chal(nonce)))
+	for _, c := range answers {
+		out.add(c)
+	}
+	if err := s.addQueuedAlerts(out, false); err != nil {
+		return nil, err
+	}
+	if !in.Body.Final {
+		// The server's package continues in its next message.
+		out.add(sessionAlert(syncml.AlertNextMessage))
+	}
+	return out, nil
+}
+
+func (s *session) header() syncml.Header {
+	var cred *syncml.Cred
+	if s.sendCred {
+		cred = md5Cred(dmauth.MD5Digest(s.acc.ClientUser, s.acc.ClientPassword, s.acc.ClientNonce))
+	}
+	return clientHeader(s.id, s.msgID, s.acc.ServerURL, s.a.info.DevID, s.acc.ClientUser, cred)
+}
+
+// addQueuedAlerts adds the queued alerts to out. With again false it skips
+// the alerts already sent in this session; with again true (Package 1,
+// also when resent after a challenge) it adds every queued alert.
+func (s *session) addQueuedAlerts(out *outgoing, again bool) error {
+	pending, err := s.a.state.pendingAlerts()
+	if err != nil {
+		return err
+	}
+	for _, q := range pending {
+		if !again && s.alertsSent[q.Seq] {
+			continue
+		}
+		out.addAlert(q)
+	}
+	return nil
+}
+
+// verifyServer reports whether the server's Cred matches its password and
+// the server nonce we gave it last (or the one before, in this session).
+func (s *session) verifyServer(in *syncml.Message) bool {
+	cred := in.Header.Cred
+	if cred == nil || cred.Meta == nil || !strings.EqualFold(cred.Meta.Type, syncml.AuthMD5) {
+		return false
+	}
+	if cred.Meta.Format != "" && cred.Meta.Format != "b64" {
+		return false
+	}
+	user := s.acc.ServerUser
+	if user == "" {
+		user = s.acc.ServerID
+	}
+	if dmauth.VerifyMD5(cred.Data, user, s.acc.ServerPassword, s.acc.ServerNonce) {
+		return true
+	}
+	return s.prevServerNonce != nil &&
+		dmauth.VerifyMD5(cred.Data, user, s.acc.ServerPassword, s.prevServerNonce)
+}
+
+// rejectServer answers a server message whose credentials failed with
+// Status 401 and a fresh nonce, and ignores the server's reply: the
+// session ends either way.
+func (s *session) rejectServer(ctx context.Context, in *syncml.Message) {
+	log := s.a.log.With("session", s.id, "server", s.acc.ServerID)
+	log.Warn("server credentials invalid; rejecting the message", "msg", in.Header.MsgID)
+
+	nonce, err := s.newServerNonce()
+	if err != nil {
+		log.Error("issue a new server nonce", "err", err)
+		return
+	}
+	s.msgID++
+	out := newOutgoing(s.header())
+	out.add(headerStatus(in, syncml.StatusInvalidCredentials, md5Chal(nonce)))
+	if _, err := s.exchange(ctx, out); err != nil {
+		log.Warn("send rejection of server credentials", "err", err)
+	}
+}
+
+// newServerNonce creates and stores a nonce for the server's next
+// credentials. It is durable before it is sent.
+func (s *session) newServerNonce() ([]byte, error) {
+	nonce := dmauth.NewNonce()
+	err := s.a.tree.Update(func(tx *dmtree.Tx) error {
+		return dmacc.SetServerNonce(tx, nonce)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store server nonce: %w", err)
+	}
+	s.prevServerNonce = s.acc.ServerNonce
+	s.acc.ServerNonce = nonce
+	return nonce, nil
+}
+
+func (s *session) storeClientNonce(nonce []byte) error {
+	err := s.a.tree.Update(func(tx *dmtree.Tx) error {
+		return dmacc.SetClientNonce(tx, nonce)
+	})
+	if err != nil {
+		return fmt.Errorf("store client nonce: %w", err)
+	}
+	return nil
+}
+
+// challengeNonce returns the NextNonce of the Chal in a Status, nil when
+// there is none.
+func challengeNonce(st *syncml.Command) ([]byte, error) {
+	if st.Chal == nil || st.Chal.Meta == nil || st.Chal.Meta.NextNonce == "" {
+		return nil, nil
+	}
+	meta := st.Chal.Meta
+	if meta.Type != "" && !strings.EqualFold(meta.Type, syncml.AuthMD5) {
+		return nil, fmt.Errorf("server challenged with %s; this agent supports only %s",
+			meta.Type, syncml.AuthMD5)
+	}
+	if meta.Format != "" && meta.Format != "b64" {
+		return []byte(meta.NextNonce), nil
+	}
+	nonce, err := base64.StdEncoding.DecodeString(strings.TrimSpace(meta.NextNonce))
+	if err != nil {
+		return nil, fmt.Errorf("server sent a NextNonce that is not valid base64")
+	}
+	return nonce, nil
+}
+
+// applyStatuses deletes from the queue every alert the server answered
+// with 200 or 202, matching each Status by (MsgRef, CmdRef).
+func (s *session) applyStatuses(in *syncml.Message) error {
+	for _, c := range in.Body.Commands {
+		if c.Name != syncml.CmdStatus || c.CmdRef == "0" {
+			continue
+		}
+		msgRef := c.MsgRef
+		if msgRef == "" {
+			msgRef = strconv.Itoa(s.msgID)
+		}
+		seq, ok := s.alertsByMsg[msgRef][c.CmdRef]
+		if !ok {
+			continue
+		}
+		code := statusCode(&c)
+		if code != syncml.StatusOK && code != syncml.StatusAccepted {
+			s.a.log.Warn("server rejected an alert; it stays queued", "session", s.id,
+				"cmd", c.CmdRef, "status", c.Data)
+			continue
+		}
+		if err := s.a.state.ackAlert(seq); err != nil {
+			return err
+		}
+		delete(s.alertsByMsg[msgRef], c.CmdRef)
+		s.acked++
+	}
+	return nil
+}
+
+// execute runs the server's commands on the tree and returns the Status
+// and Results commands that answer them. abort is true when the server
+// sent a Session Abort alert.
+func (s *session) execute(ctx context.Context, in *syncml.Message) (answers []syncml.Command, abort bool) {
+	ds := dmtree.Session{ServerID: s.acc.ServerID, MsgRef: in.Header.MsgID}
+	for _, c := range in.Body.Commands {
+		switch c.Name {
+		case syncml.CmdStatus, syncml.CmdResults:
+			continue
+		case syncml.CmdAlert:
+			if c.Data == strconv.Itoa(syncml.AlertSessionAbort) {
+				return nil, true
+			}
+		}
+		answers = append(answers, s.a.tree.Execute(ctx, ds, c)...)
+	}
+	return answers, false
+}
