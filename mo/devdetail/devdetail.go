@@ -18,7 +18,7 @@ const (
 	Type = "urn:oma:mo:oma-dm-devdetail:1.0"
 )
 
-// Detail holds the DevDetail values of a device.
+// Detail contains the DevDetail values of a device.
 type Detail struct {
 	// DevTyp is the device type (for example "gateway" or "laptop").
 	DevTyp string

@@ -26,7 +26,7 @@ const (
 	LeafLang  = "Lang"
 )
 
-// Info holds the DevInfo values of a device.
+// Info contains the DevInfo values of a device.
 type Info struct {
 	// DevID is the globally unique device id (for example "IMEI:..."),
 	// also the Source LocURI of the client's messages.

@@ -41,7 +41,7 @@ const (
 )
 
 // ErrNoAccount is returned by Read and the nonce setters when ./DMAcc
-// holds no account.
+// contains no account.
 var ErrNoAccount = errors.New("dmacc: no DM account is provisioned")
 
 // Account is one DM server account.

@@ -3,6 +3,7 @@ package virmo
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -95,11 +96,7 @@ func (h *harness) persist(snapshot []byte, alerts []dmtree.Alert) error {
 	return nil
 }
 
-type persistError struct{}
-
-func (persistError) Error() string { return "persist failed" }
-
-var errPersist = persistError{}
+var errPersist = errors.New("persist failed")
 
 func (h *harness) lastCommit() commit {
 	h.mu.Lock()

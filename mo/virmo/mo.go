@@ -9,7 +9,6 @@ import (
 
 	"github.com/virmo/virmo/dmtree"
 	"github.com/virmo/virmo/hypervisor"
-	"github.com/virmo/virmo/syncml"
 )
 
 // ErrNoSuchVM is returned by UnlockStatus for a VM that is not in the tree.
@@ -110,7 +109,7 @@ func (v vmTx) int(path string) (int, error) {
 	}
 	n, err := strconv.Atoi(string(b))
 	if err != nil {
-		return 0, fmt.Errorf("%s holds %q, not an int", v.uri(path), b)
+		return 0, fmt.Errorf("%s contains %q, expected an int", v.uri(path), b)
 	}
 	return n, nil
 }
@@ -161,16 +160,6 @@ func vmFor(tx *dmtree.Tx, uri dmtree.URI) (v vmTx, rest []string, ok bool) {
 		return vmTx{}, nil, false
 	}
 	return vmTx{tx: tx, name: segs[1]}, segs[2:], true
-}
-
-// statusOf returns the OMA status of err: the code of a *StatusError,
-// 500 otherwise.
-func statusOf(err error) int {
-	var se *dmtree.StatusError
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	return syncml.StatusCommandFailed
 }
 
 // Exec runs the Exec nodes of VirMO/<x>/Operations and
