@@ -138,8 +138,8 @@ func (a *Agent) Close() error {
 	return err
 }
 
-// SessionNow asks the agent for a session at once, even while it waits
-// after a failure. It does not block; a request made while one is
+// SessionNow requests a session at once, even while the agent waits after
+// a failed one. It does not block, and a request made while another is
 // pending is merged with it.
 func (a *Agent) SessionNow() {
 	select {
@@ -164,11 +164,11 @@ func (a *Agent) persist(snapshot []byte, alerts []dmtree.Alert) error {
 	return nil
 }
 
-// Run serves until ctx is done: a session at start, every PollInterval and
-// whenever an alert is queued; a hypervisor reconciliation every
-// SyncInterval; and the unlock socket. It then stops everything, removes
-// the socket, closes the state and returns nil. It returns an error when
-// the unlock socket cannot be created or fails.
+// Run serves until ctx is done. It runs a session at start, every
+// PollInterval and whenever an alert is queued. It reconciles the tree with
+// the hypervisor every SyncInterval and serves the unlock socket. When ctx
+// is done it stops, removes the socket, closes the state and returns nil.
+// It returns an error when the unlock socket cannot be created or fails.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.Close()
 

@@ -93,7 +93,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 	return nil
 }
 
-// requestEnrollment sends the enrollment request and decodes the answer.
+// requestEnrollment sends the enrollment request and decodes the response.
 func requestEnrollment(ctx context.Context, cfg EnrollConfig, devID string) (api.Enrollment, error) {
 	body, err := json.Marshal(api.EnrollRequest{Token: cfg.Token, DevID: devID, Name: cfg.Name})
 	if err != nil {

@@ -114,8 +114,8 @@ func genericAlert(a dmtree.Alert) syncml.Command {
 	}
 }
 
-// headerStatus returns the Status that answers the SyncHdr of the server
-// message in.
+// headerStatus returns our Status for the SyncHdr of the server message
+// in.
 func headerStatus(in *syncml.Message, code int, chal *syncml.Chal) syncml.Command {
 	st := syncml.Command{
 		Name:   syncml.CmdStatus,
@@ -134,9 +134,9 @@ func headerStatus(in *syncml.Message, code int, chal *syncml.Chal) syncml.Comman
 	return st
 }
 
-// findHeaderStatus returns the Status in m that answers the SyncHdr of our
-// message msgID, or nil. A Status without MsgRef refers to the message the
-// server answers, which is always our last one.
+// findHeaderStatus returns the Status in m for the SyncHdr of our message
+// msgID, or nil. A Status without MsgRef refers to the message the server
+// responds to, which is always our last one.
 func findHeaderStatus(m *syncml.Message, msgID string) *syncml.Command {
 	for i := range m.Body.Commands {
 		c := &m.Body.Commands[i]

@@ -36,8 +36,8 @@ type session struct {
 
 	// msgID is the MsgID of our last message.
 	msgID int
-	// sendCred is true while the server has not answered 212, so every
-	// message carries our credentials.
+	// sendCred is true until the server returns 212 for our SyncHdr, and
+	// while it is true every message carries our credentials.
 	sendCred bool
 	// prevServerNonce is the server nonce we replaced in this session; the
 	// server may still use it in the message that crosses our change.
@@ -120,7 +120,7 @@ func (s *session) run(ctx context.Context) error {
 			return err
 		}
 
-		// A challenge: answer it once with Package 1 and the new nonce. The
+		// A challenge: resend Package 1 once, with the new nonce. The
 		// nonce is stored only when the server proved who it is.
 		if code == syncml.StatusInvalidCredentials || code == syncml.StatusMissingCredentials {
 			if retried {
@@ -163,7 +163,7 @@ func (s *session) run(ctx context.Context) error {
 		case syncml.StatusOK:
 			s.sendCred = true
 		default:
-			return fmt.Errorf("server answered our SyncHdr with status %d", code)
+			return fmt.Errorf("server returned status %d for our SyncHdr", code)
 		}
 
 		if err := s.applyStatuses(in); err != nil {
@@ -175,8 +175,8 @@ func (s *session) run(ctx context.Context) error {
 			return nil
 		}
 
-		// A message with nothing to answer ends the session: the client
-		// must not send a message holding only the Status for SyncHdr.
+		// A message that needs no response ends the session, because the
+		// client must not send a message with only the SyncHdr Status.
 		if len(answers) == 0 && in.Body.Final {
 			return nil
 		}
@@ -238,9 +238,9 @@ func (s *session) header() syncml.Header {
 	return clientHeader(s.id, s.msgID, s.acc.ServerURL, s.a.info.DevID, s.acc.ClientUser, cred)
 }
 
-// addQueuedAlerts adds the queued alerts to out. With again false it skips
-// the alerts already sent in this session; with again true (Package 1,
-// also when resent after a challenge) it adds every queued alert.
+// addQueuedAlerts adds the queued alerts to out. With again true it adds
+// every queued alert, as Package 1 (also when resent) must. With again
+// false it skips the alerts already sent in this session.
 func (s *session) addQueuedAlerts(out *outgoing, again bool) error {
 	pending, err := s.a.state.pendingAlerts()
 	if err != nil {

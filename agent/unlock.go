@@ -19,8 +19,8 @@ type UnlockError = unlock.Error
 // LockStatus is the lock status of one VM, as UnlockStatus returns it.
 type LockStatus = unlock.Status
 
-// Unlock asks the agent listening at socketPath to unlock vm with secret,
-// the exact bytes the user typed. It returns nil on success, an
+// Unlock sends the agent listening at socketPath a request to unlock vm
+// with secret, the exact bytes the user typed. It returns nil on success, an
 // *UnlockError when the agent rejected the request, and another error when
 // the agent could not be reached.
 func Unlock(ctx context.Context, socketPath, vm string, secret []byte) error {

@@ -12,9 +12,9 @@ import (
 const clientTimeout = 30 * time.Second
 
 // Unlock sends the agent listening at socketPath a request to unlock vm
-// with secret, the exact bytes the user typed. It returns nil on success, an *Error when
-// the agent refused, and another error when the agent could not be reached
-// or answered with something other than a response line.
+// with secret, the exact bytes the user typed. It returns nil on success,
+// an *Error when the agent rejected the request, and another error when the
+// agent could not be reached or sent something other than a response line.
 func Unlock(ctx context.Context, socketPath, vm string, secret []byte) error {
 	_, err := call(ctx, socketPath, Request{Op: OpUnlock, VM: vm, Secret: secret})
 	return err

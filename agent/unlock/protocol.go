@@ -51,7 +51,8 @@ type Request struct {
 }
 
 // Response is one response line. Locked and UserUnlock are set only in the
-// response to a status request; AttemptsLeft when the agent knows it.
+// response to a status request; AttemptsLeft in every refusal that counts
+// attempts and in the status response.
 type Response struct {
 	OK           bool   `json:"ok"`
 	Code         string `json:"code,omitempty"`
