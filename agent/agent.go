@@ -76,6 +76,9 @@ type Agent struct {
 	sessionNow  chan struct{}
 	alertQueued chan struct{}
 	closeOnce   sync.Once
+	// lastSyncErr is the message of the last failed reconciliation, empty
+	// after a success. Only Run's goroutines use it, one at a time.
+	lastSyncErr string
 }
 
 // New opens the agent's state in cfg.DataDir, builds the management tree
@@ -215,9 +218,22 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// reconcile runs one reconciliation. A failure is logged when its message
+// differs from the previous one, so a hypervisor that stays down does not
+// fill the log every SyncInterval.
 func (a *Agent) reconcile(ctx context.Context) {
-	if err := a.mo.Sync(ctx); err != nil && ctx.Err() == nil {
-		a.log.Warn("reconcile VMs with the hypervisor", "err", err)
+	err := a.mo.Sync(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	switch {
+	case err != nil && err.Error() != a.lastSyncErr:
+		a.log.Warn("reconcile VMs with the hypervisor failed; retrying every sync interval",
+			"err", err)
+		a.lastSyncErr = err.Error()
+	case err == nil && a.lastSyncErr != "":
+		a.log.Info("reconcile VMs with the hypervisor works again")
+		a.lastSyncErr = ""
 	}
 }
 

@@ -169,3 +169,85 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// TestRunTamperStartsSession checks that a VM resumed behind the agent's
+// back while locked is paused again and reported in a session that starts
+// at once, without waiting for the poll interval.
+func TestRunTamperStartsSession(t *testing.T) {
+	srv := newDMServer(t)
+	ta := newTestAgent(t, srv, func(c *Config) {
+		c.PollInterval = time.Hour
+		c.SyncInterval = 10 * time.Millisecond
+	})
+	serverNonce := testServerNonce
+	locked := make(chan struct{})
+	reported := make(chan *syncml.Command, 1)
+
+	srv.script(
+		func(t *testing.T, raw []byte, in *syncml.Message) *syncml.Message {
+			return serverMessage(in, serverNonce, hdrStatus(in, 212, nil),
+				syncml.Command{Name: "Exec", Correlator: "c1", Items: []syncml.Item{{
+					Target: &syncml.Locator{LocURI: "./VirMO/vm1/Operations/Lock"}}}})
+		},
+		func(t *testing.T, raw []byte, in *syncml.Message) *syncml.Message {
+			serverNonce = nextServerNonce(in, serverNonce)
+			defer close(locked)
+			alert := findCommand(in, "Alert", "")
+			if alert == nil {
+				t.Errorf("no OperationComplete alert for the lock")
+				return serverMessage(in, serverNonce, hdrStatus(in, 212, nil))
+			}
+			return serverMessage(in, serverNonce, hdrStatus(in, 212, nil),
+				statusFor(in, alert.CmdID, "Alert", 200))
+		},
+		func(t *testing.T, raw []byte, in *syncml.Message) *syncml.Message {
+			var alert *syncml.Command
+			for i := range in.Body.Commands {
+				if c := &in.Body.Commands[i]; c.Name == "Alert" && c.Data == "1226" {
+					alert = c
+				}
+			}
+			reported <- alert
+			if alert == nil {
+				return serverMessage(in, serverNonce, hdrStatus(in, 212, nil))
+			}
+			return serverMessage(in, serverNonce, hdrStatus(in, 212, nil),
+				statusFor(in, alert.CmdID, "Alert", 200))
+		},
+	)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ta.Run(ctx) }()
+	<-locked
+
+	if err := ta.drv.Resume(ctx, "vm1"); err != nil {
+		t.Fatal(err)
+	}
+	alert := <-reported
+	switch {
+	case alert == nil:
+		t.Errorf("session after the tamper carries no alert")
+	case len(alert.Items) != 1 || alert.Items[0].Meta == nil:
+		t.Errorf("tamper alert items = %+v", alert.Items)
+	default:
+		meta := alert.Items[0].Meta
+		if meta.Type != "urn:oma:at:virmo:1.0:StateChange" || meta.Mark != "critical" {
+			t.Errorf("tamper alert type %q mark %q, want StateChange critical", meta.Type, meta.Mark)
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run returned %v, want nil", err)
+	}
+	vm, err := ta.drv.Get(context.Background(), "vm1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm.State != hypervisor.StatePaused {
+		t.Errorf("vm1 is %s after the tamper, want paused again", vm.State)
+	}
+	srv.done()
+}

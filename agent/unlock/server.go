@@ -115,7 +115,7 @@ func serveConn(ctx context.Context, conn net.Conn, h Handler, logger *slog.Logge
 
 // handle reads and carries out one request. It never logs the request
 // line, which holds the secret.
-func handle(ctx context.Context, conn net.Conn, h Handler, logger *slog.Logger) Response {
+func handle(ctx context.Context, conn io.Reader, h Handler, logger *slog.Logger) Response {
 	line, err := readLine(conn, MaxRequestSize)
 	defer clear(line)
 	if err != nil {

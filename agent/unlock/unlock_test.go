@@ -327,3 +327,33 @@ func FuzzReadLine(f *testing.F) {
 		}
 	})
 }
+
+func FuzzHandleRequest(f *testing.F) {
+	f.Add([]byte(`{"op":"unlock","vm":"vm1","secret":"MDEyMw=="}` + "\n"))
+	f.Add([]byte(`{"op":"status","vm":"vm1"}`))
+	f.Add([]byte(`{"op":"unlock","vm":"vm1","secret":"***"}`))
+	f.Add([]byte(`[]`))
+	codes := map[string]bool{
+		CodeWrongSecret: true, CodeNotAllowed: true, CodeAttemptsExhausted: true,
+		CodeNotLocked: true, CodeNoSuchVM: true, CodeBadRequest: true,
+		CodeUnknownOp: true, CodeInternal: true,
+	}
+	logger := slog.New(slog.DiscardHandler)
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := &lockedVMs{locked: true}
+		resp := handle(context.Background(), bytes.NewReader(data), h, logger)
+		if resp.OK {
+			if resp.Code != "" || resp.Error != "" {
+				t.Fatalf("ok response with code %q and error %q", resp.Code, resp.Error)
+			}
+			return
+		}
+		if !codes[resp.Code] {
+			t.Fatalf("unknown code %q", resp.Code)
+		}
+		if resp.Error == "" {
+			t.Fatalf("refusal %q without a message", resp.Code)
+		}
+	})
+}
