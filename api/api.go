@@ -54,8 +54,8 @@ type Command struct {
 	// State is pending, sent, done, failed or cancelled.
 	State    string `json:"state"`
 	Attempts int    `json:"attempts"`
-	// Status is the OMA DM status or result code the device returned, 0
-	// until it answered.
+	// Status is the OMA DM status or result code the device returned, or
+	// 0 while there is none.
 	Status    int       `json:"status"`
 	Error     string    `json:"error"`
 	CreatedAt time.Time `json:"created_at"`
@@ -96,7 +96,7 @@ type LockRequest struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-// LockResponse is the answer to a lock request. Secret is set only when
+// LockResponse is the response to a lock request. Secret is set only when
 // the request created a lock with user unlock; a repeated request for the
 // same pending lock gets the intent without the secret.
 type LockResponse struct {
@@ -104,7 +104,7 @@ type LockResponse struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-// IntentResponse is the answer to unlock, start, stop, pause and resume.
+// IntentResponse is the response to unlock, start, stop, pause and resume.
 type IntentResponse struct {
 	Intent Intent `json:"intent"`
 }

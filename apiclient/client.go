@@ -168,7 +168,7 @@ func vmPath(device, vm, suffix string) string {
 	return "/devices/" + url.PathEscape(device) + "/vms/" + url.PathEscape(vm) + suffix
 }
 
-// do sends one request to /api/v1+path and decodes a 2xx answer into out.
+// do sends one request to /api/v1+path and decodes a 2xx response into out.
 func (c *Client) do(ctx context.Context, method, path string, body, out any, bearer bool) error {
 	var reader io.Reader
 	if body != nil {

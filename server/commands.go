@@ -109,10 +109,10 @@ func (s *Server) enqueue(ctx context.Context, q store.Queries, in store.Intent, 
 // enqueueExec enqueues the command that build returns for a Correlator,
 // with the Correlator c<seq> of the command's own Seq. The store assigns
 // Seq only on insert and never updates a payload, so enqueueExec predicts
-// the Seq: next when the caller knows it (the Seq after a command it
-// queued in the same transaction), else one past the highest Seq in the
-// queue. A wrong prediction (the newest commands were pruned) cancels the
-// command and queues it again at the Seq that follows.
+// the Seq. The prediction is next when the caller passes it (the Seq after
+// a command queued in the same transaction), else one past the highest
+// Seq in the queue. A wrong prediction, after the newest commands were
+// pruned, cancels the command and queues it again at the Seq that follows.
 func (s *Server) enqueueExec(ctx context.Context, q store.Queries, in store.Intent,
 	next int64, build func(correlator string) dmsession.Payload) (store.Command, error) {
 	if next == 0 {

@@ -71,10 +71,10 @@ func (s *Server) createEnrollToken(ctx context.Context, note string, ttl time.Du
 }
 
 // Enroll exchanges a one-time enrollment token for a DM account. A new
-// DevID gets a new device; a DevID already enrolled (the agent was
+// DevID gets a new device. A DevID already enrolled (the agent was
 // reinstalled) keeps its device ID and gets new credentials, so the old
-// ones stop working. The returned passwords are not stored in clear and
-// cannot be read again.
+// ones stop working. The returned passwords are stored only sealed and
+// cannot be read again through the API.
 func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollment, error) {
 	if err := validateEnroll(&req); err != nil {
 		return api.Enrollment{}, err

@@ -7,8 +7,8 @@ import (
 )
 
 // Error is an error of a service call that the REST API maps to an HTTP
-// status. Message says what is wrong, with the value and the fix; it never
-// contains a secret.
+// status. Message states what is wrong, with the value and the fix. It
+// never contains a secret.
 type Error struct {
 	Status  int
 	Message string

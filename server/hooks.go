@@ -93,10 +93,10 @@ func (h hooks) UnlockAuth(ctx context.Context, secretID string) ([]byte, []byte,
 }
 
 // CommandAnswered moves the command's intent and VM along the state
-// machine. A command done without an Exec is a step of its intent; the
-// command holding the Exec completes the intent when it is done (Status
-// 200 of a synchronous Exec, or result 1200 of its OperationComplete
-// alert). A failed or cancelled command fails the intent.
+// machine. A command done without an Exec is one step of its intent. The
+// command with the Exec completes the intent when it is done: Status 200
+// of a synchronous Exec, or result 1200 of its OperationComplete alert.
+// A failed or cancelled command fails the intent.
 func (h hooks) CommandAnswered(ctx context.Context, q store.Queries, cmd store.Command, status int, _ string) error {
 	s := h.s
 	if cmd.IntentID == "" {
@@ -128,7 +128,7 @@ func (h hooks) CommandAnswered(ctx context.Context, q store.Queries, cmd store.C
 		return s.intentFailed(ctx, q, in, status, cmd.Error)
 	}
 
-	// The engine reports only final answers; classify any other by status.
+	// The engine reports only final results. Classify any other by status.
 	switch {
 	case status == 202:
 		return nil

@@ -224,7 +224,7 @@ func TestHealthz(t *testing.T) {
 }
 
 // FuzzLockBody sends arbitrary bodies to the lock endpoint: none may
-// panic or answer 500, and a rejected body must leave the VM unlocked.
+// panic or return 500, and a rejected body must leave the VM unlocked.
 func FuzzLockBody(f *testing.F) {
 	for _, seed := range []string{`{}`, `{"user_unlock":true}`, `{"secret":"abcd","user_unlock":true}`,
 		`{"user_unlock":"yes"}`, `[]`, `null`, "\x00", `{"secret":"\ud800"}`} {

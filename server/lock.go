@@ -42,8 +42,8 @@ func decodeParams(in store.Intent) intentParams {
 // Lock queues a lock of a VM (see docs/wire.md for the commands). With
 // UserUnlock it generates a secret unless req.Secret is set, and returns
 // it: only the request that creates the lock gets it. A repeated request
-// for the same lock returns the pending intent without the secret (an
-// admin can reveal it); a different request, or an unlock, supersedes the
+// for the same lock returns the pending intent without the secret, which
+// an admin can reveal. A different request, or an unlock, supersedes the
 // pending intent.
 func (s *Server) Lock(ctx context.Context, device, vm string, req api.LockRequest) (api.LockResponse, error) {
 	if err := validateLockRequest(req); err != nil {
@@ -160,8 +160,8 @@ func (s *Server) queueLock(ctx context.Context, q store.Queries, in store.Intent
 }
 
 // Unlock queues an unlock of a VM. A repeated request returns the pending
-// unlock intent; an unlock supersedes a pending lock. Unlocking a VM the
-// server knows as unlocked, with nothing pending, is a conflict.
+// unlock intent, and an unlock supersedes a pending lock. An unlock of a
+// VM the server records as unlocked, with nothing pending, is a conflict.
 func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentResponse, error) {
 	intentID, err := randomID("int-", 8)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 )
 
 // AlertReceived applies a UserUnlock or StateChange alert to its VM and
-// logs any other alert. An alert for an unknown VM is logged and ignored,
-// so a stale alert never fails the device's session.
+// logs any other alert. An alert for an unknown VM, or with Data that is
+// not a number, is logged and ignored instead of failing the session.
 func (h hooks) AlertReceived(ctx context.Context, q store.Queries, deviceID string, a dmsession.Alert) error {
 	s := h.s
 	name := vmFromURI(a.Source)

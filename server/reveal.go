@@ -13,9 +13,9 @@ const maxReasonBytes = 500
 
 // RevealSecret returns the unlock secret of a VM's current lock and
 // records the call with its reason (never the secret) in the audit log.
-// The current lock is the newest lock intent that is pending, done, or
-// failed while re-provisioning a locked VM, whose secret still exists; an
-// unlocked VM or a lock without user unlock has none (404).
+// The current lock is the newest pending or done lock intent whose secret
+// still exists. A failed re-provisioning of a locked VM counts too. An
+// unlocked VM, or a lock without user unlock, has no secret (404).
 func (s *Server) RevealSecret(ctx context.Context, device, vm string, req api.RevealRequest) (api.RevealResponse, error) {
 	if req.Reason == "" {
 		return api.RevealResponse{}, badRequest("reason is missing; say why the secret is " +

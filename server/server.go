@@ -46,9 +46,9 @@ type Config struct {
 	// MaxAttempts bounds how often a command is sent before it fails
 	// (default 5).
 	MaxAttempts int
-	// CommandRetention is how long finished commands stay in the queue and
-	// SessionRetention how long idle DM session state is kept; the pruning
-	// loop runs every PruneInterval.
+	// CommandRetention is how long finished commands stay in the queue.
+	// SessionRetention is how long idle DM session state is kept. The
+	// pruning loop runs every PruneInterval. Zero means the default.
 	CommandRetention time.Duration
 	SessionRetention time.Duration
 	PruneInterval    time.Duration
