@@ -89,7 +89,7 @@ func New(cfg Config) *Engine {
 // are for transport problems only: 405 for a method other than POST, 415
 // for a content type without a codec, 413 for a body larger than
 // syncml.DefaultMaxMessageSize, 400 for a body that does not decode or
-// lacks SessionID or MsgID, and 500 when the store fails (nothing of the
+// lacks SessionID, MsgID or Source LocURI, and 500 when the store fails (nothing of the
 // message is applied then, so the device can resend it). Protocol problems
 // get OMA status codes inside a 200 reply.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,8 +126,9 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "message does not decode as SyncML: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if msg.Header.SessionID == "" || msg.Header.MsgID == "" {
-		http.Error(w, "SyncHdr lacks SessionID or MsgID", http.StatusBadRequest)
+	if msg.Header.SessionID == "" || msg.Header.MsgID == "" || msg.Header.Source.LocURI == "" {
+		// Without these the reply cannot name its session or its device.
+		http.Error(w, "SyncHdr lacks SessionID, MsgID or Source LocURI", http.StatusBadRequest)
 		return
 	}
 

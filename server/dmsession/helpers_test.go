@@ -95,7 +95,7 @@ func (h *recordingHooks) InventoryObserved(_ context.Context, _ store.Queries, _
 // fixture is a server engine on a real SQLite store behind an httptest
 // server, with one enrolled device.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	store  *sqlite.Store
 	sealer *seal.Sealer
@@ -105,7 +105,7 @@ type fixture struct {
 	device store.Device
 }
 
-func newFixture(t *testing.T, maxAttempts int) *fixture {
+func newFixture(t testing.TB, maxAttempts int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -422,7 +422,7 @@ func describeCommand(c syncml.Command) string {
 }
 
 // expect compares the described reply with want line by line.
-func expect(t *testing.T, step string, reply *syncml.Message, want ...string) {
+func expect(t testing.TB, step string, reply *syncml.Message, want ...string) {
 	t.Helper()
 	got := describe(reply)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

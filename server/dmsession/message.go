@@ -70,7 +70,7 @@ func (e *Engine) handle(ctx context.Context, msg *syncml.Message, body []byte,
 func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([]byte, error) {
 	h := &t.in.Header
 	dev, err := t.q.GetDeviceByDevID(t.ctx, h.Source.LocURI)
-	if errors.Is(err, store.ErrNotFound) || h.Source.LocURI == "" {
+	if errors.Is(err, store.ErrNotFound) {
 		t.outcome = "unknown device"
 		t.reject(syncml.StatusInvalidCredentials, nil)
 		return encode(t.reply(nil, "1"))
@@ -185,8 +185,14 @@ func (t *turn) headerStatus(code int, chal *syncml.Chal) syncml.Command {
 	return s
 }
 
-// addStatus answers the client command c with code.
+// addStatus answers the client command c with code. A command without
+// CmdID cannot be referenced, so it gets no Status.
 func (t *turn) addStatus(c *syncml.Command, code int) {
+	if c.CmdID == "" {
+		t.e.log.Warn("ignore command without CmdID", "devid", t.in.Header.Source.LocURI,
+			"session", t.in.Header.SessionID, "cmd", c.Name)
+		return
+	}
 	t.appendStatus(syncml.NewStatus(t.in.Header.MsgID, c.CmdID, c.Name, code))
 }
 

@@ -92,7 +92,7 @@ func newSessionState() *sessionState {
 // decodeState parses a stored session state. It fails on a version it does
 // not know, so an old engine never misreads a newer row.
 func decodeState(data []byte) (*sessionState, error) {
-	st := newSessionState()
+	st := &sessionState{}
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("decode session state: %w", err)
 	}
@@ -106,9 +106,17 @@ func decodeState(data []byte) (*sessionState, error) {
 	if st.Commands == nil {
 		st.Commands = map[int64]*sentCommand{}
 	}
+	// A row is the engine's own, but a damaged one must not crash it.
 	for seq, c := range st.Commands {
-		if c == nil {
+		if c == nil || len(c.Parts) == 0 {
 			delete(st.Commands, seq)
+		}
+	}
+	if inv := st.Inventory; inv != nil {
+		for name, leaves := range inv.Leaves {
+			if leaves == nil {
+				inv.Leaves[name] = map[string]leafAnswer{}
+			}
 		}
 	}
 	return st, nil
