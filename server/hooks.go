@@ -162,6 +162,11 @@ func (s *Server) intentSucceeded(ctx context.Context, q store.Queries, in store.
 	switch in.Kind {
 	case "lock":
 		v.UserUnlock = decodeParams(in).UserUnlock
+		// Operations/Lock is a full lock, which pauses a running VM. The
+		// next inventory read confirms the run state.
+		if v.State == "running" {
+			v.State = "paused"
+		}
 		if err := s.setLockState(ctx, q, v, store.LockLocked, ""); err != nil {
 			return err
 		}

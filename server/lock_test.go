@@ -112,6 +112,9 @@ func TestLockStateMachine(t *testing.T) {
 			if !strings.Contains(v.LockError, tt.wantError) {
 				t.Errorf("lock error = %q, want it to contain %q", v.LockError, tt.wantError)
 			}
+			if tt.wantLock == store.LockLocked && tt.wantIntent == store.IntentDone && v.State != "paused" {
+				t.Errorf("run state = %q, want paused after a confirmed lock", v.State)
+			}
 			if v.UserUnlock != tt.wantUserUnlock {
 				t.Errorf("user unlock = %t, want %t", v.UserUnlock, tt.wantUserUnlock)
 			}
