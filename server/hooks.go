@@ -199,9 +199,9 @@ func (s *Server) intentSucceeded(ctx context.Context, q store.Queries, in store.
 	return nil
 }
 
-// intentFailed fails an intent. A failed lock goes back to unlocked (or
-// locked, when it re-provisioned a locked VM) and a failed unlock back to
-// locked, with the error in LockError.
+// intentFailed fails an intent and records the error in LockError. A
+// failed lock goes back to unlocked, or to locked when it re-provisioned a
+// locked VM. A failed unlock goes back to locked.
 func (s *Server) intentFailed(ctx context.Context, q store.Queries, in store.Intent, status int, reason string) error {
 	errText := fmt.Sprintf("%s failed: device returned %s", in.Kind, describeStatus(status))
 	if status == 0 && reason != "" {
