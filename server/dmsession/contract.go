@@ -68,7 +68,7 @@ type Alert struct {
 	Correlator string
 }
 
-// ObservedVM is what a session read back from ./VirMO/<x>.
+// ObservedVM is the state of one ./VirMO/<x> read back in a session.
 type ObservedVM struct {
 	Name string
 	VMID string

@@ -14,7 +14,7 @@ import (
 )
 
 // DefaultMaxAttempts is how many times the engine sends a queued command
-// without an answer before it marks the command failed.
+// that gets no Status before it marks the command failed.
 const DefaultMaxAttempts = 5
 
 // Sealer opens the sealed device passwords of store.Device and seals the
@@ -38,8 +38,8 @@ type Config struct {
 	ServerID string
 	// Logger receives one line per message; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxAttempts is how many times a queued command is sent without an
-	// answer before it fails; 0 means DefaultMaxAttempts.
+	// MaxAttempts is how many times a queued command is sent without a
+	// Status before it fails. Zero means DefaultMaxAttempts.
 	MaxAttempts int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -85,13 +85,18 @@ func New(cfg Config) *Engine {
 }
 
 // ServeHTTP handles one message of a DM session: a POST whose body is a
-// SyncML message. The reply has the request's content type. HTTP errors
-// are for transport problems only: 405 for a method other than POST, 415
-// for a content type without a codec, 413 for a body larger than
-// syncml.DefaultMaxMessageSize, 400 for a body that does not decode or
-// lacks SessionID, MsgID or Source LocURI, and 500 when the store fails (nothing of the
-// message is applied then, so the device can resend it). Protocol problems
-// get OMA status codes inside a 200 reply.
+// SyncML message. The reply has the request's content type.
+//
+// HTTP errors are for transport problems only:
+//   - 405 for a method other than POST;
+//   - 415 for a content type without a codec;
+//   - 413 for a body larger than syncml.DefaultMaxMessageSize;
+//   - 400 for a body that does not decode, or lacks SessionID, MsgID or
+//     Source LocURI;
+//   - 500 when the store or a hook fails. Nothing of the message is
+//     applied then, so the device can resend it.
+//
+// Protocol problems get OMA status codes inside a 200 reply.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

@@ -36,8 +36,8 @@ const (
 	testServerURL    = "http://127.0.0.1/dm"
 )
 
-// recordingHooks is a Hooks that records every call. It is the engine's
-// own seam to the server core, so a recorder stands in for it.
+// recordingHooks is a Hooks that records every call. Hooks is the
+// engine's own seam to the server core, so a recorder replaces the core.
 type recordingHooks struct {
 	mu          sync.Mutex
 	answered    []answeredCall
@@ -298,6 +298,7 @@ func (d *lockstep) sendBytes(body []byte) *syncml.Message {
 	t.Helper()
 	d.lastSent = body
 	resp, data := d.f.post(body)
+
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("HTTP status = %d, want 200; body %q", resp.StatusCode, data)
 	}
@@ -311,6 +312,7 @@ func (d *lockstep) sendBytes(body []byte) *syncml.Message {
 	if v := syncml.Validate(reply); v != nil {
 		t.Fatalf("reply violates DM rules: %v", v)
 	}
+
 	h := reply.Header
 	if h.SessionID != d.sessionID || h.Target.LocURI != testDevID ||
 		h.Source.LocURI != testServerURL {
@@ -321,6 +323,7 @@ func (d *lockstep) sendBytes(body []byte) *syncml.Message {
 	if h.Cred == nil || h.Cred.Data != want || h.Source.LocName != testServerID {
 		t.Fatalf("reply lacks valid server credentials for nonce %q", d.serverNonce)
 	}
+
 	d.serverMsg = h.MsgID
 	d.takeNonce(reply)
 	return reply

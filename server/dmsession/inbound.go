@@ -15,10 +15,11 @@ const (
 	maxDevInfoValue  = 1024
 )
 
-// handleCommands handles the commands of an authenticated message: first
-// every Status and Results, settling the queued commands they answer, then
-// the other commands in order. So an OperationComplete alert finds its
-// command already settled by a Status of the same message.
+// handleCommands handles the commands of an authenticated message. It
+// takes every Status and Results first and settles the queued commands
+// they refer to, then handles the other commands in order. So an
+// OperationComplete alert finds its command settled by a Status of the
+// same message.
 func (t *turn) handleCommands() error {
 	for i := range t.in.Body.Commands {
 		c := &t.in.Body.Commands[i]
@@ -58,8 +59,8 @@ func (t *turn) handleCommands() error {
 	return nil
 }
 
-// lookupRef finds the server command that a Status or Results answers. A
-// missing MsgRef means the server message this one answers.
+// lookupRef finds the server command that a Status or Results refers to.
+// A missing MsgRef means the server message this one replies to.
 func (t *turn) lookupRef(c *syncml.Command) (sentRef, string, bool) {
 	msgRef := c.MsgRef
 	if msgRef == "" {
@@ -105,7 +106,9 @@ func (t *turn) handleStatus(c *syncml.Command) {
 	}
 }
 
-// handleHeaderStatus takes the device's answer to the server credentials.
+// handleHeaderStatus processes the device's Status for the server's
+// SyncHdr: it stores a new server nonce and logs a rejection of the server
+// credentials.
 func (t *turn) handleHeaderStatus(c *syncml.Command) {
 	t.takeServerNonce(c.Chal)
 	code, err := c.StatusCode()

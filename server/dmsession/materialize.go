@@ -50,8 +50,8 @@ type builder struct {
 	authLoaded       bool
 }
 
-// materialize builds the DM command of a queued command and records, for
-// each of its CmdIDs, which command a Status for it answers.
+// materialize builds the DM command of a queued command and records each
+// of its CmdIDs, so that a Status for that CmdID finds the command.
 func (t *turn) materialize(cmd store.Command) (syncml.Command, *sentCommand, error) {
 	if cmd.Kind != CommandKindDM {
 		return syncml.Command{}, nil, badPayload("command kind %q is not %q",

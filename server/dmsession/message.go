@@ -28,8 +28,8 @@ type turn struct {
 	// devInfoFresh is set once this message replaced the stored DevInfo.
 	devInfoFresh bool
 	st           *sessionState
-	// prevServerMsgID is the MsgID of the server message this one answers,
-	// the MsgRef of a Status that omits MsgRef.
+	// prevServerMsgID is the MsgID of the server message this one replies
+	// to, the MsgRef of a Status that omits MsgRef.
 	prevServerMsgID string
 	// touched lists the queued commands that got a Status or Results in
 	// this message, in arrival order.
@@ -105,8 +105,9 @@ func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([
 		return nil, err
 	}
 	if st.handled(h.MsgID) {
-		// A different body under a MsgID already handled: answer it, but
-		// change nothing, so a true resend of the last message still works.
+		// A different body under a MsgID already handled gets 400 and
+		// changes nothing, so a true resend of the last message still gets
+		// the stored reply.
 		t.outcome = "duplicate msg id"
 		t.appendStatus(t.headerStatus(syncml.StatusBadRequest, nil))
 		return encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
@@ -157,9 +158,9 @@ func (t *turn) converse() error {
 	return t.planNext()
 }
 
-// reject answers the SyncHdr with code and every command (other than
-// Status and Results) with the same code, as a failed authentication
-// requires. chal, if any, goes on the SyncHdr Status.
+// reject gives the SyncHdr and every command other than Status and
+// Results a Status with code, the reply a failed authentication requires.
+// chal, if any, goes on the SyncHdr Status.
 func (t *turn) reject(code int, chal *syncml.Chal) {
 	t.authCode = code
 	t.appendStatus(t.headerStatus(code, chal))

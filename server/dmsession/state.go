@@ -18,9 +18,9 @@ const (
 	phaseQueue    = "queue"
 )
 
-// sessionState is what a session needs between messages. It is stored as
+// sessionState is the state of one session between messages, stored as
 // JSON in store.Session.State. It never holds a nonce, password, Cred or
-// unlock digest in clear: the last reply is sealed.
+// unlock digest in clear, because the last reply is stored sealed.
 type sessionState struct {
 	Version       int  `json:"v"`
 	Authenticated bool `json:"auth"`
@@ -30,7 +30,7 @@ type sessionState struct {
 	LastMsgID   string `json:"last_msg"`
 	RequestHash []byte `json:"req_hash"`
 	ReplySealed []byte `json:"reply"`
-	// HandledMsgIDs lists the MsgIDs handled while authenticated; a new
+	// HandledMsgIDs lists the MsgIDs handled while authenticated. A new
 	// body under one of them gets 400.
 	HandledMsgIDs []string `json:"handled,omitempty"`
 	// ServerMsgID is the MsgID of the last server message.
@@ -51,8 +51,8 @@ const (
 	refCommand = "cmd"
 )
 
-// sentRef is one command the server sent, found by the (MsgRef, CmdRef) of
-// the Status or Results that answers it.
+// sentRef identifies one command the server sent. The (MsgRef, CmdRef) of
+// a Status or Results finds it.
 type sentRef struct {
 	Kind string `json:"k"`
 	// VM and Leaf name an inventory Get of refVMLeaf.
@@ -62,12 +62,13 @@ type sentRef struct {
 	Seq int64 `json:"seq,omitempty"`
 }
 
-// sentCommand tracks the answers to one queued command delivered in this
-// session. A Sequence has one part for itself and one per child.
+// sentCommand is the record of one queued command delivered in this
+// session, with the status of each part. A Sequence has one part for
+// itself and one per child.
 type sentCommand struct {
 	MsgID string        `json:"msg"`
 	Parts []commandPart `json:"parts"`
-	// Results holds the Data of Results answering a Get, in arrival order.
+	// Results holds the Data of the Results for a Get, in arrival order.
 	Results  []string `json:"results,omitempty"`
 	Accept   []int    `json:"accept,omitempty"`
 	Resolved bool     `json:"resolved,omitempty"`
