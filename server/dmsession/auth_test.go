@@ -3,6 +3,8 @@ package dmsession
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/virmo/virmo/dmauth"
@@ -66,6 +68,14 @@ func TestAuthOutcomes(t *testing.T) {
 			}
 			if !bytes.Equal(after, d.clientNonce) {
 				t.Errorf("stored client nonce differs from the NextNonce sent")
+			}
+			logs := f.logs.String()
+			for _, secret := range []string{base64.StdEncoding.EncodeToString(after),
+				string(before), testClientSecret, testServerSecret,
+				dmauth.MD5Digest(testClientUser, testClientSecret, before)} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("log output contains %q", secret)
+				}
 			}
 		})
 	}

@@ -22,6 +22,8 @@ type turn struct {
 	q   store.Queries
 	in  *syncml.Message
 	now time.Time
+	// encode is the codec of the request, used for the reply.
+	encode func(*syncml.Message) ([]byte, error)
 
 	device        store.Device
 	deviceChanged bool
@@ -55,7 +57,7 @@ func (e *Engine) handle(ctx context.Context, msg *syncml.Message, body []byte,
 	var reply []byte
 	var t *turn
 	err := e.cfg.Store.InTx(ctx, func(q store.Queries) error {
-		t = &turn{e: e, ctx: ctx, q: q, in: msg, now: e.cfg.Now().UTC()}
+		t = &turn{e: e, ctx: ctx, q: q, in: msg, now: e.cfg.Now().UTC(), encode: encode}
 		var err error
 		reply, err = t.run(body, encode)
 		return err
@@ -152,6 +154,11 @@ func (t *turn) converse() error {
 
 	t.appendStatus(t.headerStatus(code, chal))
 	t.st.HandledMsgIDs = append(t.st.HandledMsgIDs, t.in.Header.MsgID)
+	if meta := t.in.Header.Meta; meta != nil && meta.MaxMsgSize != "" {
+		if size, err := strconv.Atoi(meta.MaxMsgSize); err == nil && size > 0 {
+			t.st.MaxMsgSize = size
+		}
+	}
 	if err := t.handleCommands(); err != nil {
 		return err
 	}

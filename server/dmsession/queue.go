@@ -51,6 +51,13 @@ func (t *turn) sendQueued() (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if sent > 0 && !t.fits(c) {
+			// The rest goes in the next message of this session.
+			for _, p := range sc.Parts {
+				delete(t.st.Refs, refKey(sc.MsgID, p.CmdID))
+			}
+			break
+		}
 
 		t.out = append(t.out, c)
 		t.st.Commands[cmd.Seq] = sc
@@ -67,6 +74,28 @@ func (t *turn) sendQueued() (int, error) {
 	}
 	return sent, nil
 }
+
+// fits reports whether the reply with c added stays within the device's
+// MaxMsgSize. The size counts a server Cred of the length MD5 gives.
+// NOTE: a single command larger than MaxMsgSize is still sent whole,
+// because the engine does not split large objects.
+func (t *turn) fits(c syncml.Command) bool {
+	if t.st.MaxMsgSize <= 0 {
+		return true
+	}
+	cred := &syncml.Cred{
+		Meta: &syncml.Meta{Type: syncml.AuthMD5, Format: formatB64},
+		Data: strings.Repeat("A", md5CredLength),
+	}
+	t.out = append(t.out, c)
+	data, err := t.encode(t.reply(cred, strconv.Itoa(t.st.ServerMsgID)))
+	t.out = t.out[:len(t.out)-1]
+	return err == nil && len(data) <= t.st.MaxMsgSize
+}
+
+// md5CredLength is the length of a syncml:auth-md5 Cred Data: base64 of
+// 16 bytes.
+const md5CredLength = 24
 
 // settleTouched decides, for each queued command answered in this
 // message, whether its answer is final.

@@ -335,3 +335,28 @@ func TestBadPayloadFailsCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxMsgSizeSplitsBatch(t *testing.T) {
+	f := newFixture(t, 0)
+	first := f.enqueue(replacePayload("Name", "chr", strings.Repeat("a", 300)))
+	second := f.enqueue(replacePayload("Description", "chr", strings.Repeat("b", 300)))
+	d := f.newDevice("MS1")
+	m := d.build(credValid, true, pkg1()...)
+	m.Header.Meta = &syncml.Meta{MaxMsgSize: "1200"}
+	d.send(m)
+
+	reply := d.send(d.build(credNone, true, d.hdrOK(), status("1", "4", syncml.CmdGet, 200),
+		results("1", "4", "./VirMO", "")))
+	expect(t, "first batch", reply, "Status 2/0 SyncHdr 212",
+		"Replace#2 ./VirMO/vm1/Name="+strings.Repeat("a", 300), "Final")
+	if got := f.command(second).State; got != store.CommandPending {
+		t.Fatalf("second command = %s after the first batch, want pending", got)
+	}
+
+	reply = d.send(d.build(credNone, true, d.hdrOK(), status("2", "2", syncml.CmdReplace, 200)))
+	expect(t, "second batch", reply, "Status 3/0 SyncHdr 212",
+		"Replace#2 ./VirMO/vm1/Description="+strings.Repeat("b", 300), "Final")
+	if got := f.command(first).State; got != store.CommandDone {
+		t.Fatalf("first command = %s, want done", got)
+	}
+}

@@ -34,8 +34,11 @@ type sessionState struct {
 	// body under one of them gets 400.
 	HandledMsgIDs []string `json:"handled,omitempty"`
 	// ServerMsgID is the MsgID of the last server message.
-	ServerMsgID int    `json:"server_msg"`
-	Phase       string `json:"phase,omitempty"`
+	ServerMsgID int `json:"server_msg"`
+	// MaxMsgSize is the largest message the device accepts, from the Meta
+	// of its SyncHdr (0: no limit given).
+	MaxMsgSize int    `json:"max_msg_size,omitempty"`
+	Phase      string `json:"phase,omitempty"`
 	// Refs maps "MsgID/CmdID" of every command the server sent to what it
 	// was for.
 	Refs map[string]sentRef `json:"refs,omitempty"`
