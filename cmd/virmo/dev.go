@@ -34,6 +34,11 @@ and DATA/agent/unlock.sock is the agent's unlock socket. State is kept in
 DATA, so a second run continues where the first stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Routine session logs every poll would bury the banner, so dev
+			// mode logs warnings only unless --log-level is given.
+			if !cmd.Flags().Changed("log-level") {
+				g.logLevel = "warn"
+			}
 			return runDev(cmd.Context(), g, opts, cmd.OutOrStdout())
 		},
 	}
