@@ -43,10 +43,23 @@ type Device struct {
 	ClientNonce []byte
 	ServerNonce []byte
 	// DevInfo holds the DevInfo leaves from the last Package 1.
-	DevInfo   map[string]string
+	DevInfo map[string]string
+	// AuthType is the credential type the device must use: AuthMD5 (also
+	// the meaning of ""), AuthHMAC or AuthBasic.
+	AuthType  string
 	CreatedAt time.Time
 	LastSeen  time.Time
 }
+
+// Values of Device.AuthType.
+const (
+	// AuthMD5 is syncml:auth-md5, the default.
+	AuthMD5 = "md5"
+	// AuthHMAC is syncml:auth-MAC, carried in the x-syncml-hmac header.
+	AuthHMAC = "hmac"
+	// AuthBasic is syncml:auth-basic, accepted only over TLS.
+	AuthBasic = "basic"
+)
 
 // VM is the server's view of one VM on a device. Observed fields (State,
 // LockState once confirmed) come only from the device.

@@ -12,7 +12,7 @@ import (
 
 const deviceColumns = `id, devid, name, server_id, client_user,
 	client_secret_sealed, server_secret_sealed, client_nonce, server_nonce,
-	devinfo, created_at, last_seen`
+	devinfo, created_at, last_seen, auth_type`
 
 // deviceArgs returns the values of deviceColumns for d.
 func deviceArgs(d store.Device) ([]any, error) {
@@ -27,7 +27,7 @@ func deviceArgs(d store.Device) ([]any, error) {
 	return []any{
 		d.ID, d.DevID, d.Name, d.ServerID, d.ClientUser,
 		d.ClientSecretSealed, d.ServerSecretSealed, d.ClientNonce, d.ServerNonce,
-		devInfo, micros(d.CreatedAt), micros(d.LastSeen),
+		devInfo, micros(d.CreatedAt), micros(d.LastSeen), d.AuthType,
 	}, nil
 }
 
@@ -39,7 +39,7 @@ func scanDevice(row interface{ Scan(...any) error }) (store.Device, error) {
 	)
 	err := row.Scan(&d.ID, &d.DevID, &d.Name, &d.ServerID, &d.ClientUser,
 		&d.ClientSecretSealed, &d.ServerSecretSealed, &d.ClientNonce, &d.ServerNonce,
-		&devInfo, &createdAt, &lastSeen)
+		&devInfo, &createdAt, &lastSeen, &d.AuthType)
 	if err != nil {
 		return store.Device{}, err
 	}
@@ -60,7 +60,7 @@ func (q *queries) CreateDevice(ctx context.Context, d store.Device) error {
 		return fmt.Errorf("create device %s: %w", d.ID, err)
 	}
 	_, err = q.exec(ctx, `INSERT INTO devices (`+deviceColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if isConflict(err) {
 		return fmt.Errorf("create device %s (devid %s): %w", d.ID, d.DevID, store.ErrConflict)
 	}
@@ -130,7 +130,8 @@ func (q *queries) UpdateDevice(ctx context.Context, d store.Device) error {
 	}
 	n, err := q.exec(ctx, `UPDATE devices SET devid = ?, name = ?, server_id = ?,
 		client_user = ?, client_secret_sealed = ?, server_secret_sealed = ?,
-		client_nonce = ?, server_nonce = ?, devinfo = ?, created_at = ?, last_seen = ?
+		client_nonce = ?, server_nonce = ?, devinfo = ?, created_at = ?, last_seen = ?,
+		auth_type = ?
 		WHERE id = ?`, append(args[1:], d.ID)...)
 	switch {
 	case isConflict(err):

@@ -127,6 +127,8 @@ CREATE TABLE audit (
 	detail TEXT NOT NULL
 ) STRICT;
 `,
+	// Version 2: the credential type of each device; '' means md5.
+	`ALTER TABLE devices ADD COLUMN auth_type TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion returns the schema version Open migrates a database to.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeviceNotFound", testDeviceNotFound},
 		{"DeviceConflict", testDeviceConflict},
 		{"DeviceUpdate", testDeviceUpdate},
+		{"DeviceAuthType", testDeviceAuthType},
 		{"ListDevices", testListDevices},
 		{"VMRoundTrip", testVMRoundTrip},
 		{"VMKeyedByDeviceAndName", testVMKeyedByDeviceAndName},
