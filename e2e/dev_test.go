@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -15,11 +17,30 @@ type lockResponse struct {
 }
 
 func TestDevLockAndUserUnlock(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"plain http", nil},
+		{"tls", []string{"--tls"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { testDevLockAndUserUnlock(t, tc.args) })
+	}
+}
+
+func testDevLockAndUserUnlock(t *testing.T, devArgs []string) {
 	dir := t.TempDir()
-	start(t, "dev", "--data", dir, "--listen", "127.0.0.1:0", "--poll", "1s")
+	start(t, append([]string{"dev", "--data", dir, "--listen", "127.0.0.1:0", "--poll", "1s"}, devArgs...)...)
 	env := operatorEnv{
 		server: waitFile(t, filepath.Join(dir, "server.url")),
 		token:  waitFile(t, filepath.Join(dir, "admin.token")),
+	}
+	if strings.HasPrefix(env.server, "https://") {
+		env.caFile = filepath.Join(dir, "ca.pem")
+	}
+	if want := slices.Contains(devArgs, "--tls"); want != strings.HasPrefix(env.server, "https://") {
+		t.Fatalf("server URL %s, want HTTPS = %t", env.server, want)
 	}
 	socket := filepath.Join(dir, "agent", "unlock.sock")
 

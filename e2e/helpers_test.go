@@ -113,6 +113,9 @@ func run(t *testing.T, stdin string, args ...string) (string, int) {
 func mustRunJSON(t *testing.T, env operatorEnv, v any, args ...string) {
 	t.Helper()
 	args = append(args, "-o", "json", "--server", env.server, "--token", env.token)
+	if env.caFile != "" {
+		args = append(args, "--ca", env.caFile)
+	}
 	out, code := run(t, "", args...)
 	if code != 0 {
 		t.Fatalf("virmo %s: exit %d", strings.Join(args, " "), code)
@@ -126,6 +129,8 @@ func mustRunJSON(t *testing.T, env operatorEnv, v any, args ...string) {
 type operatorEnv struct {
 	server string
 	token  string
+	// caFile is the CA of an HTTPS server, empty for plain HTTP.
+	caFile string
 }
 
 // waitFile waits until path exists and is not empty and returns its trimmed

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/virmo/virmo/hypervisor"
 	"github.com/virmo/virmo/hypervisor/libvirt"
 	"github.com/virmo/virmo/hypervisor/sim"
+	"github.com/virmo/virmo/internal/tlsutil"
 )
 
 type agentOptions struct {
@@ -26,7 +29,14 @@ type agentOptions struct {
 	ensureVMs     []string
 	vmMemoryMiB   int
 	vmVCPUs       int
+	clientCert    string
+	clientKey     string
 }
+
+// serverCAFileName is the file in the agent's data directory that holds the
+// CA the server's HTTPS certificate is verified against, copied there by
+// "virmo agent enroll --ca".
+const serverCAFileName = "server-ca.pem"
 
 func newAgentCommand(g *globalOptions) *cobra.Command {
 	opts := &agentOptions{}
@@ -69,6 +79,26 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 		"memory in MiB of VMs created by --ensure-vm")
 	cmd.Flags().IntVar(&opts.vmVCPUs, "vm-vcpus", 1,
 		"virtual CPUs of VMs created by --ensure-vm")
+	cmd.Flags().StringVar(&opts.clientCert, "tls-client-cert", "",
+		"PEM client certificate to present to an HTTPS server (optional)")
+	cmd.Flags().StringVar(&opts.clientKey, "tls-client-key", "",
+		"PEM private key of --tls-client-cert")
+}
+
+// agentHTTPClient returns the client for DM sessions: it trusts only the CA
+// stored at enrollment when there is one, and presents the client
+// certificate when one is configured.
+func agentHTTPClient(opts *agentOptions) (*http.Client, error) {
+	clientOpts := tlsutil.ClientOptions{CertFile: opts.clientCert, KeyFile: opts.clientKey}
+	caFile := filepath.Join(opts.dataDir, serverCAFileName)
+	if _, err := os.Stat(caFile); err == nil {
+		clientOpts.CAFile = caFile
+	}
+	client, err := tlsutil.NewHTTPClient(clientOpts)
+	if err != nil {
+		return nil, fmt.Errorf("agent HTTPS client: %w", err)
+	}
+	return client, nil
 }
 
 func openDriver(ctx context.Context, opts *agentOptions) (hypervisor.Driver, error) {
@@ -111,7 +141,13 @@ func newAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) (*ag
 		drv.Close()
 		return nil, nil, err
 	}
+	httpClient, err := agentHTTPClient(opts)
+	if err != nil {
+		drv.Close()
+		return nil, nil, err
+	}
 	a, err := agent.New(agent.Config{
+		HTTPClient:   httpClient,
 		DataDir:      opts.dataDir,
 		Driver:       drv,
 		PollInterval: opts.poll,
@@ -141,6 +177,7 @@ type enrollOptions struct {
 	token     string
 	devID     string
 	name      string
+	caFile    string
 }
 
 func newAgentEnrollCommand(g *globalOptions) *cobra.Command {
@@ -155,14 +192,7 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 			if opts.serverURL == "" || opts.token == "" {
 				return errors.New("enroll needs --server URL and --token TOKEN")
 			}
-			err := agent.Enroll(cmd.Context(), agent.EnrollConfig{
-				DataDir:   opts.dataDir,
-				ServerURL: opts.serverURL,
-				Token:     opts.token,
-				DevID:     opts.devID,
-				Name:      opts.name,
-			})
-			if err != nil {
+			if err := enrollAgent(cmd.Context(), opts); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "enrolled with %s; start the agent with: virmo agent --data %s\n",
@@ -175,5 +205,35 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 	cmd.Flags().StringVar(&opts.token, "token", "", "one-time enrollment token")
 	cmd.Flags().StringVar(&opts.devID, "devid", "", "OMA DM DevId of this device (default: a random urn:uuid kept in the state)")
 	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device")
+	cmd.Flags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
+		"PEM CA file the server's HTTPS certificate is verified against, kept for later sessions (env VIRMO_CA)")
 	return cmd
+}
+
+// enrollAgent enrolls the agent and, with a CA file, keeps a copy of it in
+// the data directory so every later session verifies the server against it.
+func enrollAgent(ctx context.Context, opts *enrollOptions) error {
+	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: opts.caFile})
+	if err != nil {
+		return fmt.Errorf("--ca: %w", err)
+	}
+	err = agent.Enroll(ctx, agent.EnrollConfig{
+		DataDir:    opts.dataDir,
+		ServerURL:  opts.serverURL,
+		Token:      opts.token,
+		DevID:      opts.devID,
+		Name:       opts.name,
+		HTTPClient: httpClient,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.caFile == "" {
+		return nil
+	}
+	ca, err := os.ReadFile(opts.caFile)
+	if err != nil {
+		return fmt.Errorf("read --ca file: %w", err)
+	}
+	return os.WriteFile(filepath.Join(opts.dataDir, serverCAFileName), ca, 0o600)
 }

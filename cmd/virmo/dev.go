@@ -12,14 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/virmo/virmo/agent"
 	"github.com/virmo/virmo/apiclient"
+	"github.com/virmo/virmo/internal/tlsutil"
 )
 
 type devOptions struct {
 	dataDir string
 	listen  string
 	poll    time.Duration
+	tls     bool
 }
 
 func newDevCommand(g *globalOptions) *cobra.Command {
@@ -48,6 +49,8 @@ DATA, so a second run continues where the first stopped.`,
 		"loopback TCP address (host:port) for the server; port 0 picks a free one")
 	cmd.Flags().DurationVar(&opts.poll, "poll", 2*time.Second,
 		"time between the agent's DM sessions")
+	cmd.Flags().BoolVar(&opts.tls, "tls", false,
+		"serve HTTPS with a self-signed certificate; its CA is written to DATA/ca.pem")
 	return cmd
 }
 
@@ -69,6 +72,18 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	}
 
 	srvOpts := &serverOptions{dataDir: opts.dataDir, serverID: "virmo-dev"}
+	caFile := ""
+	if opts.tls {
+		if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+		files, err := tlsutil.GenerateDev(opts.dataDir, []string{"127.0.0.1", "::1", "localhost"})
+		if err != nil {
+			return fmt.Errorf("generate the dev TLS certificate: %w", err)
+		}
+		srvOpts.tls = tlsServerOptions{certFile: files.ServerCert, keyFile: files.ServerKey}
+		caFile = files.CACert
+	}
 	running, err := startServer(ctx, logger.With("part", "server"), srvOpts, listener)
 	if err != nil {
 		listener.Close()
@@ -86,7 +101,7 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		vmMemoryMiB:  64,
 		vmVCPUs:      1,
 	}
-	if err := enrollDevAgent(ctx, running, agentOpts.dataDir); err != nil {
+	if err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile); err != nil {
 		return err
 	}
 	a, drv, err := newAgent(ctx, logger.With("part", "agent"), agentOpts)
@@ -98,12 +113,16 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- a.Run(ctx) }()
 
-	client := apiclient.New(running.baseURL, running.token, nil)
+	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: caFile})
+	if err != nil {
+		return err
+	}
+	client := apiclient.New(running.baseURL, running.token, httpClient)
 	deviceID := "(see: virmo device list)"
 	if devices, err := client.ListDevices(ctx); err == nil && len(devices) > 0 {
 		deviceID = devices[0].ID
 	}
-	printDevBanner(out, opts.dataDir, running, deviceID, agentOpts.socketPath)
+	printDevBanner(out, opts.dataDir, running, deviceID, agentOpts.socketPath, caFile)
 
 	select {
 	case <-ctx.Done():
@@ -119,7 +138,7 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 
 // enrollDevAgent enrolls the local agent once; the marker file records that
 // it is done so a restart of dev mode keeps the same device.
-func enrollDevAgent(ctx context.Context, running *runningServer, agentDir string) error {
+func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile string) error {
 	marker := filepath.Join(agentDir, "enrolled")
 	if _, err := os.Stat(marker); err == nil {
 		return nil
@@ -131,11 +150,12 @@ func enrollDevAgent(ctx context.Context, running *runningServer, agentDir string
 	if err != nil {
 		return fmt.Errorf("create enrollment token: %w", err)
 	}
-	err = agent.Enroll(ctx, agent.EnrollConfig{
-		DataDir:   agentDir,
-		ServerURL: running.baseURL,
-		Token:     token,
-		Name:      "dev-device",
+	err = enrollAgent(ctx, &enrollOptions{
+		dataDir:   agentDir,
+		serverURL: running.baseURL,
+		token:     token,
+		name:      "dev-device",
+		caFile:    caFile,
 	})
 	if err != nil {
 		return fmt.Errorf("enroll the local agent: %w", err)
@@ -143,8 +163,12 @@ func enrollDevAgent(ctx context.Context, running *runningServer, agentDir string
 	return os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
 }
 
-func printDevBanner(out io.Writer, dataDir string, running *runningServer, deviceID, socket string) {
+func printDevBanner(out io.Writer, dataDir string, running *runningServer, deviceID, socket, caFile string) {
 	tokenFile := filepath.Join(dataDir, "admin.token")
+	caExport := ""
+	if caFile != "" {
+		caExport = " VIRMO_CA=" + caFile
+	}
 	fmt.Fprintf(out, `VirMO dev mode is running (Ctrl-C stops it).
 
   server URL     %s
@@ -154,11 +178,11 @@ func printDevBanner(out io.Writer, dataDir string, running *runningServer, devic
 
 Next, in another terminal:
 
-  export VIRMO_SERVER=%s VIRMO_TOKEN=$(cat %s)
+  export VIRMO_SERVER=%s VIRMO_TOKEN=$(cat %s)%s
   go run ./cmd/virmo vm list
   go run ./cmd/virmo vm lock %s/vm1 --user-unlock     # prints the unlock secret once
   go run ./cmd/virmo unlock vm1 --socket %s         # type the secret
   go run ./cmd/virmo vm list
 `, running.baseURL, running.token, tokenFile, deviceID, socket,
-		running.baseURL, tokenFile, deviceID, socket)
+		running.baseURL, tokenFile, caExport, deviceID, socket)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/virmo/virmo/api"
 	"github.com/virmo/virmo/apiclient"
+	"github.com/virmo/virmo/internal/tlsutil"
 )
 
 // operatorOptions are the flags every operator command shares.
@@ -20,6 +21,7 @@ type operatorOptions struct {
 	server string
 	token  string
 	output string
+	caFile string
 }
 
 func addOperatorFlags(cmd *cobra.Command, opts *operatorOptions) {
@@ -29,6 +31,8 @@ func addOperatorFlags(cmd *cobra.Command, opts *operatorOptions) {
 		"admin token (env VIRMO_TOKEN; virmo dev writes it to DATA/admin.token)")
 	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table",
 		"output format: table or json")
+	cmd.PersistentFlags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
+		"PEM CA file the server's HTTPS certificate is verified against (env VIRMO_CA; virmo dev --tls writes DATA/ca.pem)")
 }
 
 func (o *operatorOptions) client() (*apiclient.Client, error) {
@@ -42,7 +46,11 @@ func (o *operatorOptions) client() (*apiclient.Client, error) {
 	if o.output != "table" && o.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", o.output)
 	}
-	return apiclient.New(o.server, strings.TrimSpace(token), nil), nil
+	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: o.caFile})
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	return apiclient.New(o.server, strings.TrimSpace(token), httpClient), nil
 }
 
 // print writes v as indented JSON with -o json, or calls table otherwise.

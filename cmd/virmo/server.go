@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virmo/virmo/internal/tlsutil"
 	"github.com/virmo/virmo/server"
 	"github.com/virmo/virmo/store/sqlite"
 )
@@ -22,6 +24,16 @@ type serverOptions struct {
 	listen    string
 	publicURL string
 	serverID  string
+	tls       tlsServerOptions
+}
+
+// tlsServerOptions selects HTTPS for the server; an empty certFile means
+// plain HTTP.
+type tlsServerOptions struct {
+	certFile          string
+	keyFile           string
+	clientCAFile      string
+	requireClientCert bool
 }
 
 func newServerCommand(g *globalOptions) *cobra.Command {
@@ -50,6 +62,14 @@ secrets and device passwords) and DATA/admin.token (the operator token).`,
 		"base URL devices and operators reach the server at (default: http://LISTEN)")
 	cmd.Flags().StringVar(&opts.serverID, "server-id", "virmo",
 		"OMA DM ServerID this server gives devices at enrollment")
+	cmd.Flags().StringVar(&opts.tls.certFile, "tls-cert", "",
+		"PEM certificate file; with --tls-key the server serves HTTPS")
+	cmd.Flags().StringVar(&opts.tls.keyFile, "tls-key", "",
+		"PEM private key file of --tls-cert")
+	cmd.Flags().StringVar(&opts.tls.clientCAFile, "tls-client-ca", "",
+		"PEM CA file that client certificates are verified against (optional)")
+	cmd.Flags().BoolVar(&opts.tls.requireClientCert, "tls-require-client-cert", false,
+		"reject HTTPS clients without a certificate signed by --tls-client-ca")
 	return cmd
 }
 
@@ -84,9 +104,19 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	scheme := "http"
+	if opts.tls.certFile != "" || opts.tls.keyFile != "" {
+		tlsConfig, err := tlsutil.ServerConfig(opts.tls.certFile, opts.tls.keyFile,
+			opts.tls.clientCAFile, opts.tls.requireClientCert)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		listener = tls.NewListener(listener, tlsConfig)
+		scheme = "https"
+	}
 	baseURL := opts.publicURL
 	if baseURL == "" {
-		baseURL = "http://" + listener.Addr().String()
+		baseURL = scheme + "://" + listener.Addr().String()
 	}
 
 	st, err := sqlite.Open(ctx, filepath.Join(opts.dataDir, "server.db"))
