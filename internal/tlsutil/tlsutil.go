@@ -104,7 +104,7 @@ func GenerateDev(dir string, hosts []string) (DevFiles, error) {
 
 // ServerConfig returns the listener configuration for a certificate and key
 // file. With clientCAFile set, clients may present a certificate, which is
-// then verified against that CA; requireClientCert makes one mandatory.
+// then verified against that CA. requireClientCert makes one mandatory.
 func ServerConfig(certFile, keyFile, clientCAFile string, requireClientCert bool) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -137,7 +137,7 @@ func LoadCAPool(file string) (*x509.CertPool, error) {
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("CA file %s holds no PEM certificate", file)
+		return nil, fmt.Errorf("CA file %s contains no PEM certificate", file)
 	}
 	return pool, nil
 }
