@@ -297,14 +297,14 @@ func (t *Tree) execGet(s Session, tx *Tx, cmd syncml.Command) (int, *syncml.Comm
 	code := syncml.StatusOK
 	var items []syncml.Item
 	for _, item := range cmd.Items {
-		result, err := t.getItem(s, tx, item)
+		results, err := t.getItem(s, tx, item)
 		if err != nil {
 			if !failed(code) {
 				code = statusCode(err)
 			}
 			continue
 		}
-		items = append(items, result)
+		items = append(items, results...)
 	}
 	if len(items) == 0 {
 		return code, nil

@@ -89,8 +89,11 @@ func (t *Tree) addItem(s Session, tx *Tx, item syncml.Item, cmdMeta *syncml.Meta
 		return err
 	}
 	meta := itemMeta(item, cmdMeta)
-	if meta.Type == TypeTNDSXML || meta.Type == TypeTNDSWBXML {
-		return Errorf(415, "TNDS data is not supported")
+	switch meta.Type {
+	case TypeTNDSXML:
+		return t.addTNDS(s, tx, u, item.Data)
+	case TypeTNDSWBXML:
+		return Errorf(415, "WBXML TNDS data is not supported, send %s", TypeTNDSXML)
 	}
 	format, value, err := decodeData(meta, item.Data)
 	if err != nil {
@@ -223,8 +226,10 @@ func (t *Tree) replaceItem(s Session, tx *Tx, item syncml.Item, cmdMeta *syncml.
 		return Errorf(405, "Replace is not allowed on %s", item.Target.LocURI)
 	case tgt.Prop != "":
 		return t.replaceProp(s, tx, tgt, meta, item.Data)
-	case meta.Type == TypeTNDSXML || meta.Type == TypeTNDSWBXML:
-		return Errorf(415, "TNDS data is not supported")
+	case meta.Type == TypeTNDSXML:
+		return t.replaceTNDS(s, tx, tgt.URI, item.Data)
+	case meta.Type == TypeTNDSWBXML:
+		return Errorf(415, "WBXML TNDS data is not supported, send %s", TypeTNDSXML)
 	}
 	format, value, err := decodeData(meta, item.Data)
 	if err != nil {
@@ -277,6 +282,13 @@ func (t *Tree) deleteItem(s Session, tx *Tx, item syncml.Item) error {
 	if err != nil {
 		return err
 	}
+	return t.deleteNode(s, tx, u)
+}
+
+// deleteNode applies a server's Delete of the node at u and its subtree:
+// 405 for the root and permanent nodes, 404 if it is missing, 425 without
+// Delete on it, 405 if its definition has no Delete access.
+func (t *Tree) deleteNode(s Session, tx *Tx, u URI) error {
 	if u.IsRoot() {
 		return Errorf(405, "the root node cannot be deleted")
 	}

@@ -22,17 +22,25 @@ const (
 // MaxTitleLen is the maximum length of the Title property in bytes.
 const MaxTitleLen = 255
 
-// getItem reads one Get target: 406 for a "?list=" target, 404 if the node
-// is missing, 425 without Get on it, 405 if its definition has no Get
-// access. Properties need the Get right but not the Get access type.
-func (t *Tree) getItem(s Session, tx *Tx, item syncml.Item) (syncml.Item, error) {
+// getItem reads one Get target: 404 if the node is missing, 425 without
+// Get on it, 405 if its definition has no Get access. Properties need the
+// Get right but not the Get access type. A "?list=" target goes to getList.
+func (t *Tree) getItem(s Session, tx *Tx, item syncml.Item) ([]syncml.Item, error) {
 	tgt, err := itemTarget(item)
 	if err != nil {
-		return syncml.Item{}, err
+		return nil, err
 	}
 	if tgt.List != "" {
-		return syncml.Item{}, Errorf(406, "?list=%s is not supported", tgt.List)
+		return t.getList(s, tx, item.Target.LocURI, tgt)
 	}
+	result, err := t.getNode(s, tx, item, tgt)
+	if err != nil {
+		return nil, err
+	}
+	return []syncml.Item{result}, nil
+}
+
+func (t *Tree) getNode(s Session, tx *Tx, item syncml.Item, tgt Target) (syncml.Item, error) {
 	u := tgt.URI
 	n := tx.lookup(u)
 	if n == nil {
