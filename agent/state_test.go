@@ -111,13 +111,18 @@ func TestStateSettings(t *testing.T) {
 // into the child process of TestStateSurvivesSIGKILL.
 const crashWriterEnv = "VIRMO_AGENT_CRASH_WRITER"
 
-// TestStateCrashWriter is the child process: it persists snapshot n with
-// alert n, for n = 1, 2, ..., printing n after each commit, until killed.
-func TestStateCrashWriter(t *testing.T) {
-	path := os.Getenv(crashWriterEnv)
-	if path == "" {
-		t.Skip("runs only as the child of TestStateSurvivesSIGKILL")
+// TestMain turns the test binary into the crash writer child when
+// crashWriterEnv is set.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(crashWriterEnv); path != "" {
+		runCrashWriter(path)
 	}
+	os.Exit(m.Run())
+}
+
+// runCrashWriter is the child process: it persists snapshot n with alert n,
+// for n = 1, 2, ..., printing n after each commit, until killed.
+func runCrashWriter(path string) {
 	s, err := openState(path)
 	if err != nil {
 		fmt.Println("error", err)
@@ -140,7 +145,7 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 	for round := range 3 {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), stateFile)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestStateCrashWriter$")
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), crashWriterEnv+"="+path)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
