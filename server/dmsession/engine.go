@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"time"
 
@@ -52,10 +51,11 @@ type Engine struct {
 	cfg    Config
 	log    *slog.Logger
 	codecs map[string]codec
+	// locks serialises the messages of one session within this process.
+	locks *sessionLocks
 }
 
 // codec turns a message body of one content type into a Message and back.
-// XML is the only one now; WBXML plugs in here.
 type codec struct {
 	decode func([]byte) (*syncml.Message, error)
 	encode func(*syncml.Message) ([]byte, error)
@@ -76,11 +76,8 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		cfg: cfg,
 		log: cfg.Logger,
-		codecs: map[string]codec{
-			syncml.ContentTypeXML: {decode: syncml.Decode, encode: syncml.Encode},
-			// TODO: add the WBXML codec when package wbxml exists; until
-			// then a WBXML message gets 415 Unsupported Media Type.
-		},
+		codecs: defaultCodecs(),
+		locks:  newSessionLocks(),
 	}
 }
 
@@ -89,7 +86,9 @@ func New(cfg Config) *Engine {
 //
 // HTTP errors are for transport problems only:
 //   - 405 for a method other than POST;
-//   - 415 for a content type without a codec;
+//   - 415 for a content type without a codec (a body without
+//     Content-Type is sniffed: WBXML when it starts like WBXML SyncML,
+//     otherwise XML);
 //   - 413 for a body larger than syncml.DefaultMaxMessageSize;
 //   - 400 for a body that does not decode, or lacks SessionID, MsgID or
 //     Source LocURI;
@@ -105,14 +104,6 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	c, ok := e.codecs[mediaType]
-	if err != nil || !ok {
-		http.Error(w, "unsupported content type: send "+syncml.ContentTypeXML,
-			http.StatusUnsupportedMediaType)
-		return
-	}
-
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, syncml.DefaultMaxMessageSize))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -122,6 +113,14 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		e.log.Warn("read dm request body", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "read request body failed", http.StatusBadRequest)
+		return
+	}
+
+	mediaType, err := requestMediaType(r.Header.Get("Content-Type"), body)
+	c, ok := e.codecs[mediaType]
+	if err != nil || !ok {
+		http.Error(w, "unsupported content type: send "+syncml.ContentTypeXML+" or "+
+			syncml.ContentTypeWBXML, http.StatusUnsupportedMediaType)
 		return
 	}
 
@@ -137,7 +136,12 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	reply, err := e.handle(r.Context(), msg, body, c.encode)
+	req := request{
+		body:       body,
+		hmacHeader: r.Header.Get(HeaderHMAC),
+		tls:        r.TLS != nil,
+	}
+	reply, mac, err := e.handleSerialised(r.Context(), msg, req, c.encode)
 	if err != nil {
 		e.log.Error("handle dm message", "session", msg.Header.SessionID,
 			"msg", msg.Header.MsgID, "err", err)
@@ -147,6 +151,9 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", mediaType)
 	w.Header().Set("Cache-Control", "no-store")
+	if mac != "" {
+		w.Header().Set(HeaderHMAC, mac)
+	}
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, bytes.NewReader(reply)); err != nil {
 		e.log.Warn("write dm reply", "session", msg.Header.SessionID, "err", err)

@@ -34,9 +34,10 @@ func TestServeHTTPTransportErrors(t *testing.T) {
 		want        int
 	}{
 		{"get method", http.MethodGet, syncml.ContentTypeXML, nil, http.StatusMethodNotAllowed},
-		{"wbxml", http.MethodPost, syncml.ContentTypeWBXML, valid, http.StatusUnsupportedMediaType},
+		{"xml labelled wbxml", http.MethodPost, syncml.ContentTypeWBXML, valid, http.StatusBadRequest},
 		{"plain text", http.MethodPost, "text/plain", valid, http.StatusUnsupportedMediaType},
-		{"no content type", http.MethodPost, "", valid, http.StatusUnsupportedMediaType},
+		{"bad content type", http.MethodPost, "application/", valid, http.StatusUnsupportedMediaType},
+		{"no content type sniffed as xml", http.MethodPost, "", valid, http.StatusOK},
 		{"too large", http.MethodPost, syncml.ContentTypeXML,
 			bytes.Repeat([]byte(" "), syncml.DefaultMaxMessageSize+1),
 			http.StatusRequestEntityTooLarge},

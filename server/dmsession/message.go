@@ -22,8 +22,14 @@ type turn struct {
 	q   store.Queries
 	in  *syncml.Message
 	now time.Time
+	// req is the HTTP side of the message: its exact body, its
+	// x-syncml-hmac header and whether it came over TLS.
+	req request
 	// encode is the codec of the request, used for the reply.
 	encode func(*syncml.Message) ([]byte, error)
+	// replyMAC is the x-syncml-hmac header of the reply, empty unless the
+	// device uses syncml:auth-MAC.
+	replyMAC string
 
 	device        store.Device
 	deviceChanged bool
@@ -50,32 +56,44 @@ type turn struct {
 	sentCount int
 }
 
+// request is what the engine needs of the HTTP request besides the
+// decoded message.
+type request struct {
+	// body is the exact request body, which the resend hash and the MAC
+	// cover.
+	body       []byte
+	hmacHeader string
+	tls        bool
+}
+
 // handle runs one decoded message through the session in one store
-// transaction and returns the encoded reply.
-func (e *Engine) handle(ctx context.Context, msg *syncml.Message, body []byte,
-	encode func(*syncml.Message) ([]byte, error)) ([]byte, error) {
+// transaction and returns the encoded reply and its x-syncml-hmac header
+// (empty unless the device uses syncml:auth-MAC).
+func (e *Engine) handle(ctx context.Context, msg *syncml.Message, req request,
+	encode func(*syncml.Message) ([]byte, error)) ([]byte, string, error) {
 	var reply []byte
 	var t *turn
 	err := e.cfg.Store.InTx(ctx, func(q store.Queries) error {
-		t = &turn{e: e, ctx: ctx, q: q, in: msg, now: e.cfg.Now().UTC(), encode: encode}
+		t = &turn{e: e, ctx: ctx, q: q, in: msg, now: e.cfg.Now().UTC(), req: req,
+			encode: encode}
 		var err error
-		reply, err = t.run(body, encode)
+		reply, err = t.run()
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	t.logMessage()
-	return reply, nil
+	return reply, t.replyMAC, nil
 }
 
-func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([]byte, error) {
+func (t *turn) run() ([]byte, error) {
 	h := &t.in.Header
 	dev, err := t.q.GetDeviceByDevID(t.ctx, h.Source.LocURI)
 	if errors.Is(err, store.ErrNotFound) {
 		t.outcome = "unknown device"
 		t.reject(syncml.StatusInvalidCredentials, nil)
-		return encode(t.reply(nil, "1"))
+		return t.encode(t.reply(nil, "1"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up device %q: %w", h.Source.LocURI, err)
@@ -86,14 +104,10 @@ func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([
 	if err != nil {
 		return nil, err
 	}
-	hash := sha256.Sum256(body)
+	hash := sha256.Sum256(t.req.body)
 	if st != nil && st.LastMsgID == h.MsgID && bytes.Equal(st.RequestHash, hash[:]) {
 		t.outcome = "resend"
-		reply, err := t.e.cfg.Sealer.Open(st.ReplySealed)
-		if err != nil {
-			return nil, fmt.Errorf("open stored reply of session %q: %w", h.SessionID, err)
-		}
-		return reply, nil
+		return t.storedReply(st)
 	}
 	if st == nil || st.Ended {
 		st = newSessionState()
@@ -102,38 +116,72 @@ func (t *turn) run(body []byte, encode func(*syncml.Message) ([]byte, error)) ([
 	t.prevServerMsgID = strconv.Itoa(st.ServerMsgID)
 	st.ServerMsgID++
 
-	cred, err := t.serverCred()
-	if err != nil {
-		return nil, err
-	}
-	if st.handled(h.MsgID) {
+	// A signed message is authenticated before this check (in converse),
+	// so a replayed earlier message gets 401 from its stale MAC.
+	if st.handled(h.MsgID) && t.req.hmacHeader == "" {
 		// A different body under a MsgID already handled gets 400 and
 		// changes nothing, so a true resend of the last message still gets
 		// the stored reply.
 		t.outcome = "duplicate msg id"
 		t.appendStatus(t.headerStatus(syncml.StatusBadRequest, nil))
-		return encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+		return t.encodeReply()
 	}
 	if h.VerProto != syncml.VerProtoDM12 && h.VerProto != syncml.VerProtoDM13 {
 		t.outcome = "unsupported protocol"
 		t.reject(syncml.StatusProtocolUnsupported, nil)
-		return encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+		return t.encodeReply()
 	}
 
 	if err := t.converse(); err != nil {
 		return nil, err
 	}
 
-	// The device may have sent a new server nonce in this message.
-	if cred, err = t.serverCred(); err != nil {
-		return nil, err
-	}
-	reply, err := encode(t.reply(cred, strconv.Itoa(st.ServerMsgID)))
+	// The device may have sent a new server nonce in this message, so the
+	// server credentials are made after converse.
+	reply, err := t.encodeReply()
 	if err != nil {
-		return nil, fmt.Errorf("encode reply: %w", err)
+		return nil, err
 	}
 	if err := t.save(hash[:], reply); err != nil {
 		return nil, err
+	}
+	return reply, nil
+}
+
+// encodeReply encodes the reply with the server credentials of the
+// device's credential type: a Cred in the SyncHdr, or for syncml:auth-MAC
+// the x-syncml-hmac header over the encoded bytes.
+func (t *turn) encodeReply() ([]byte, error) {
+	cred, err := t.serverCred()
+	if err != nil {
+		return nil, err
+	}
+	reply, err := t.encode(t.reply(cred, strconv.Itoa(t.st.ServerMsgID)))
+	if err != nil {
+		return nil, fmt.Errorf("encode reply: %w", err)
+	}
+	if t.accountAuth() == store.AuthHMAC {
+		if t.replyMAC, err = t.signReply(reply); err != nil {
+			return nil, err
+		}
+	}
+	return reply, nil
+}
+
+// storedReply returns the reply stored for the last message of st and sets
+// its MAC header, for a byte-identical resend.
+func (t *turn) storedReply(st *sessionState) ([]byte, error) {
+	sid := t.in.Header.SessionID
+	reply, err := t.e.cfg.Sealer.Open(st.ReplySealed)
+	if err != nil {
+		return nil, fmt.Errorf("open stored reply of session %q: %w", sid, err)
+	}
+	if len(st.ReplyMACSealed) > 0 {
+		mac, err := t.e.cfg.Sealer.Open(st.ReplyMACSealed)
+		if err != nil {
+			return nil, fmt.Errorf("open stored reply MAC of session %q: %w", sid, err)
+		}
+		t.replyMAC = string(mac)
 	}
 	return reply, nil
 }
@@ -152,13 +200,15 @@ func (t *turn) converse() error {
 		return nil
 	}
 
+	if t.st.handled(t.in.Header.MsgID) {
+		// Only a signed message gets here: see run.
+		t.outcome = "duplicate msg id"
+		t.appendStatus(t.headerStatus(syncml.StatusBadRequest, chal))
+		return nil
+	}
 	t.appendStatus(t.headerStatus(code, chal))
 	t.st.HandledMsgIDs = append(t.st.HandledMsgIDs, t.in.Header.MsgID)
-	if meta := t.in.Header.Meta; meta != nil && meta.MaxMsgSize != "" {
-		if size, err := strconv.Atoi(meta.MaxMsgSize); err == nil && size > 0 {
-			t.st.MaxMsgSize = size
-		}
-	}
+	t.takePeerLimits()
 	if err := t.handleCommands(); err != nil {
 		return err
 	}
@@ -229,6 +279,7 @@ func (t *turn) reply(cred *syncml.Cred, msgID string) *syncml.Message {
 			Target:    syncml.Locator{LocURI: h.Source.LocURI},
 			Source:    syncml.Locator{LocURI: t.e.cfg.ServerURL},
 			Cred:      cred,
+			Meta:      t.sizeMeta(),
 		},
 		Body: syncml.Body{Commands: t.out, Final: !t.noFinal},
 	}
@@ -267,6 +318,12 @@ func (t *turn) save(requestHash, reply []byte) error {
 	t.st.LastMsgID = t.in.Header.MsgID
 	t.st.RequestHash = requestHash
 	t.st.ReplySealed = sealed
+	t.st.ReplyMACSealed = nil
+	if t.replyMAC != "" {
+		if t.st.ReplyMACSealed, err = t.e.cfg.Sealer.Seal([]byte(t.replyMAC)); err != nil {
+			return fmt.Errorf("seal reply MAC: %w", err)
+		}
+	}
 	state, err := json.Marshal(t.st)
 	if err != nil {
 		return fmt.Errorf("encode session state: %w", err)

@@ -30,6 +30,13 @@ type sessionState struct {
 	LastMsgID   string `json:"last_msg"`
 	RequestHash []byte `json:"req_hash"`
 	ReplySealed []byte `json:"reply"`
+	// ReplyMACSealed is the sealed x-syncml-hmac header of that reply,
+	// empty unless the device uses syncml:auth-MAC.
+	ReplyMACSealed []byte `json:"reply_mac,omitempty"`
+	// AuthType is the credential type (store.AuthMD5, AuthHMAC or
+	// AuthBasic) the session authenticated with. It is fixed for the
+	// session: a message with another type ends it.
+	AuthType string `json:"auth_type,omitempty"`
 	// HandledMsgIDs lists the MsgIDs handled while authenticated. A new
 	// body under one of them gets 400.
 	HandledMsgIDs []string `json:"handled,omitempty"`
