@@ -40,6 +40,11 @@ type Config struct {
 	// MaxAttempts is how many times a queued command is sent without a
 	// Status before it fails. Zero means DefaultMaxAttempts.
 	MaxAttempts int
+	// MaxMsgSize and MaxObjSize, in bytes, are the largest message and the
+	// largest object the server accepts, advertised in the Meta of every
+	// server SyncHdr. Zero means DefaultMaxMsgSize and DefaultMaxObjSize.
+	MaxMsgSize int
+	MaxObjSize int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,6 +74,12 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxMsgSize <= 0 {
+		cfg.MaxMsgSize = DefaultMaxMsgSize
+	}
+	if cfg.MaxObjSize <= 0 {
+		cfg.MaxObjSize = DefaultMaxObjSize
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -90,6 +90,8 @@ func (t *turn) handleStatus(c *syncml.Command) {
 	switch ref.Kind {
 	case refVMList, refVMLeaf:
 		t.inventoryStatus(ref, code)
+	case refChunk:
+		t.chunkStatus(refKey(msgRef, c.CmdRef), code)
 	case refCommand:
 		sc := t.st.Commands[ref.Seq]
 		if sc == nil {
@@ -134,10 +136,7 @@ func (t *turn) handleResults(c *syncml.Command) {
 			t.logUnmatched("results", msgRef, c)
 			return
 		}
-		for _, it := range c.Items {
-			sc.Results = append(sc.Results, itemData(it))
-		}
-		t.touch(ref.Seq)
+		t.collectResults(ref.Seq, sc, c)
 	}
 }
 

@@ -14,7 +14,8 @@ func (t *turn) planNext() error {
 		t.st.Ended = true
 		return nil
 	}
-	if !t.in.Body.Final {
+	t.sendNotices()
+	if !t.in.Body.Final && !t.nextMessageRequested() {
 		// The client's package goes on in its next message: ask for it
 		// and send no command until the package is complete.
 		t.out = append(t.out, syncml.Command{
@@ -24,6 +25,12 @@ func (t *turn) planNext() error {
 		})
 		t.noFinal = true
 		return nil
+	}
+	if t.st.Outbound != nil {
+		sending, err := t.continueOutbound()
+		if err != nil || sending {
+			return err
+		}
 	}
 
 	switch t.st.Phase {

@@ -51,16 +51,32 @@ func (t *turn) sendQueued() (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if sent > 0 && !t.fits(c) {
-			// The rest goes in the next message of this session.
-			for _, p := range sc.Parts {
-				delete(t.st.Refs, refKey(sc.MsgID, p.CmdID))
+		if size := t.objectTooLarge(c); size > 0 {
+			t.dropRefs(sc)
+			reason := fmt.Sprintf("object of %d bytes exceeds the device's MaxObjSize %d",
+				size, t.st.MaxObjSize)
+			err := t.finishCommand(cmd, store.CommandFailed, syncml.StatusEntityTooLarge, "", reason)
+			if err != nil {
+				return 0, err
 			}
-			break
+			continue
+		}
+		chunked := false
+		if !t.fits(c) {
+			if sent > 0 {
+				// The rest goes in the next message of this session.
+				t.dropRefs(sc)
+				break
+			}
+			// NOTE: a command that does not fit and cannot be chunked
+			// (several Items, a container, a secret) is sent whole.
+			chunked = chunkable(cmd, c)
 		}
 
-		t.out = append(t.out, c)
-		t.st.Commands[cmd.Seq] = sc
+		if !chunked {
+			t.out = append(t.out, c)
+			t.st.Commands[cmd.Seq] = sc
+		}
 		cmd.State = store.CommandSent
 		cmd.Attempts++
 		cmd.SessionID = t.in.Header.SessionID
@@ -71,14 +87,26 @@ func (t *turn) sendQueued() (int, error) {
 		}
 		sent++
 		t.sentCount++
+		if chunked {
+			// The large object fills this message and the next ones.
+			if err := t.startOutbound(cmd, c, sc); err != nil {
+				return 0, err
+			}
+			break
+		}
 	}
 	return sent, nil
 }
 
+// dropRefs forgets the CmdIDs of a command built but not sent.
+func (t *turn) dropRefs(sc *sentCommand) {
+	for _, p := range sc.Parts {
+		delete(t.st.Refs, refKey(sc.MsgID, p.CmdID))
+	}
+}
+
 // fits reports whether the reply with c added stays within the device's
 // MaxMsgSize. The size counts a server Cred of the length MD5 gives.
-// NOTE: a single command larger than MaxMsgSize is still sent whole,
-// because the engine does not split large objects.
 func (t *turn) fits(c syncml.Command) bool {
 	if t.st.MaxMsgSize <= 0 {
 		return true
@@ -100,9 +128,12 @@ const md5CredLength = 24
 // settleTouched decides, for each queued command answered in this
 // message, whether its answer is final.
 func (t *turn) settleTouched() error {
+	if err := t.failBrokenResults(); err != nil {
+		return err
+	}
 	for _, seq := range t.touched {
 		sc := t.st.Commands[seq]
-		if sc == nil || sc.Resolved {
+		if sc == nil || sc.Resolved || t.receivingResults(seq) {
 			continue
 		}
 		if err := t.settle(seq, sc); err != nil {

@@ -342,7 +342,7 @@ func TestMaxMsgSizeSplitsBatch(t *testing.T) {
 	second := f.enqueue(replacePayload("Description", "chr", strings.Repeat("b", 300)))
 	d := f.newDevice("MS1")
 	m := d.build(credValid, true, pkg1()...)
-	m.Header.Meta = &syncml.Meta{MaxMsgSize: "1200"}
+	m.Header.Meta = &syncml.Meta{MaxMsgSize: "1400"}
 	d.send(m)
 
 	reply := d.send(d.build(credNone, true, d.hdrOK(), status("1", "4", syncml.CmdGet, 200),

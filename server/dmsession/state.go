@@ -3,6 +3,8 @@ package dmsession
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/virmo/virmo/syncml"
 )
 
 // stateVersion is the first field of every stored session state, so a later
@@ -44,14 +46,26 @@ type sessionState struct {
 	ServerMsgID int `json:"server_msg"`
 	// MaxMsgSize is the largest message the device accepts, from the Meta
 	// of its SyncHdr (0: no limit given).
-	MaxMsgSize int    `json:"max_msg_size,omitempty"`
+	MaxMsgSize int `json:"max_msg_size,omitempty"`
+	// MaxObjSize is the largest object the device accepts, from the same
+	// Meta (0: no limit given).
+	MaxObjSize int    `json:"max_obj_size,omitempty"`
 	Phase      string `json:"phase,omitempty"`
+	// Outbound is the large object the server is sending in chunks;
+	// Inbound the chunked Results it is receiving.
+	Outbound *outboundObject `json:"out_obj,omitempty"`
+	Inbound  *inboundObject  `json:"in_obj,omitempty"`
 	// Refs maps "MsgID/CmdID" of every command the server sent to what it
 	// was for.
 	Refs map[string]sentRef `json:"refs,omitempty"`
 	// Commands holds the queued commands delivered in this session by Seq.
 	Commands  map[int64]*sentCommand `json:"cmds,omitempty"`
 	Inventory *inventory             `json:"inv,omitempty"`
+
+	// notices and broken live for one message only: the Alert 1225 commands
+	// for the reply and the commands whose chunked Results failed.
+	notices []syncml.Command
+	broken  []brokenResults
 }
 
 // Kinds of sentRef.
