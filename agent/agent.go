@@ -58,6 +58,15 @@ type Config struct {
 	// the hypervisor (VM states, lock enforcement); 0 means
 	// DefaultSyncInterval.
 	SyncInterval time.Duration
+	// Encoding is the encoding of the DM messages the agent sends:
+	// EncodingXML (also for "") or EncodingWBXML. Replies are decoded by
+	// their Content-Type whatever this is.
+	Encoding string
+	// Auth is the credential type the agent expects its DM account to use:
+	// AuthMD5, AuthHMAC or AuthBasic. Empty means the type the account was
+	// enrolled with (DMAcc AAuthPref); any other value must match it, or
+	// sessions fail.
+	Auth string
 }
 
 // Agent is the VirMO Client: the management tree with its local state,
@@ -107,6 +116,15 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: httpTimeout}
+	}
+	var err error
+	if cfg.Encoding, err = checkEncoding(cfg.Encoding); err != nil {
+		return nil, fmt.Errorf("agent: Config.Encoding: %w", err)
+	}
+	if cfg.Auth != "" {
+		if _, err := checkAuth(cfg.Auth); err != nil {
+			return nil, fmt.Errorf("agent: Config.Auth: %w", err)
+		}
 	}
 
 	st, lock, err := openDataDir(cfg.DataDir)

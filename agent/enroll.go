@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -35,6 +36,9 @@ type EnrollConfig struct {
 	DevID string
 	// Name is the display name of the device on the server.
 	Name string
+	// Auth is the credential type to enroll with: AuthMD5 (also for ""),
+	// AuthHMAC or AuthBasic. It is stored in DMAcc AAuthPref.
+	Auth string
 	// HTTPClient sends the request; nil means a client with a 60 s
 	// timeout.
 	HTTPClient *http.Client
@@ -56,6 +60,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: httpTimeout}
 	}
+	auth, err := checkAuth(cfg.Auth)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	cfg.Auth = auth
 
 	st, lock, err := openDataDir(cfg.DataDir)
 	if err != nil {
@@ -81,12 +90,27 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 	if err != nil {
 		return err
 	}
+	// A server older than the auth field returns none and uses md5.
+	if got := cmp.Or(enr.Auth, AuthMD5); got != cfg.Auth {
+		return fmt.Errorf("enroll: server enrolled the device with auth %s, not %s; "+
+			"upgrade the server or enroll with auth %s", got, cfg.Auth, got)
+	}
+	if cfg.Auth == AuthBasic {
+		if err := checkBasicURL(acc.ServerURL); err != nil {
+			return fmt.Errorf("enroll: %w", err)
+		}
+	}
 
 	tree, err := baseTree(st, st.persist, devInfo(devinfo.Info{}, devID))
 	if err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
-	err = tree.Update(func(tx *dmtree.Tx) error { return dmacc.Provision(tx, acc) })
+	err = tree.Update(func(tx *dmtree.Tx) error {
+		if err := dmacc.Provision(tx, acc); err != nil {
+			return err
+		}
+		return setAuthPref(tx, cfg.Auth)
+	})
 	if err != nil {
 		return fmt.Errorf("enroll: store the DM account: %w", err)
 	}
@@ -95,7 +119,8 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 
 // requestEnrollment sends the enrollment request and decodes the response.
 func requestEnrollment(ctx context.Context, cfg EnrollConfig, devID string) (api.Enrollment, error) {
-	body, err := json.Marshal(api.EnrollRequest{Token: cfg.Token, DevID: devID, Name: cfg.Name})
+	body, err := json.Marshal(api.EnrollRequest{Token: cfg.Token, DevID: devID, Name: cfg.Name,
+		Auth: cfg.Auth})
 	if err != nil {
 		return api.Enrollment{}, fmt.Errorf("enroll: encode request: %w", err)
 	}

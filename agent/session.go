@@ -33,6 +33,9 @@ type session struct {
 	id        string
 	alertCode int
 	url       string
+	// auth is the account's credential type: AuthMD5, AuthHMAC or
+	// AuthBasic.
+	auth string
 
 	// msgID is the MsgID of our last message.
 	msgID int
@@ -55,9 +58,13 @@ type session struct {
 // runs it to its end.
 func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 	var acc dmacc.Account
+	var auth string
 	err := a.tree.View(func(tx *dmtree.Tx) error {
 		var err error
-		acc, err = dmacc.Read(tx)
+		if acc, err = dmacc.Read(tx); err != nil {
+			return err
+		}
+		auth, err = accountAuth(tx)
 		return err
 	})
 	if errors.Is(err, dmacc.ErrNoAccount) {
@@ -68,6 +75,15 @@ func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 	}
 	if err := checkServerURL(acc.ServerURL); err != nil {
 		return err
+	}
+	if a.cfg.Auth != "" && a.cfg.Auth != auth {
+		return fmt.Errorf("configured auth type %s differs from %s of the DM account; "+
+			"enroll again with auth %s or configure %s", a.cfg.Auth, auth, a.cfg.Auth, auth)
+	}
+	if auth == AuthBasic {
+		if err := checkBasicURL(acc.ServerURL); err != nil {
+			return err
+		}
 	}
 
 	seq, err := a.state.nextSessionSeq()
@@ -80,6 +96,7 @@ func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 		id:          strings.ToUpper(strconv.FormatUint(seq, 16)),
 		alertCode:   alertCode,
 		url:         acc.ServerURL,
+		auth:        auth,
 		sendCred:    true,
 		alertsByMsg: map[string]map[string]int64{},
 		alertsSent:  map[int64]bool{},
@@ -110,12 +127,12 @@ func (s *session) run(ctx context.Context) error {
 	retried := false
 	for {
 		serverOK := s.verifyServer(in)
-		hs := findHeaderStatus(in, strconv.Itoa(s.msgID))
+		hs := findHeaderStatus(in.msg, strconv.Itoa(s.msgID))
 		if hs == nil {
-			return fmt.Errorf("server message %s has no Status for our SyncHdr", in.Header.MsgID)
+			return fmt.Errorf("server message %s has no Status for our SyncHdr", in.msg.Header.MsgID)
 		}
 		code := statusCode(hs)
-		nextNonce, err := challengeNonce(hs)
+		nextNonce, err := s.challengeNonce(hs)
 		if err != nil {
 			return err
 		}
@@ -127,13 +144,15 @@ func (s *session) run(ctx context.Context) error {
 				return fmt.Errorf("server rejected the client credentials twice (status %d); "+
 					"re-enroll the device if its account was reset", code)
 			}
-			if nextNonce == nil {
+			if nextNonce == nil && s.auth != AuthBasic {
 				return fmt.Errorf("server rejected the client credentials (status %d) "+
 					"without a new nonce", code)
 			}
 			retried = true
-			s.acc.ClientNonce = nextNonce
-			if serverOK {
+			if nextNonce != nil {
+				s.acc.ClientNonce = nextNonce
+			}
+			if serverOK && nextNonce != nil {
 				if err := s.storeClientNonce(nextNonce); err != nil {
 					return err
 				}
@@ -148,7 +167,7 @@ func (s *session) run(ctx context.Context) error {
 		}
 
 		if !serverOK {
-			s.rejectServer(ctx, in)
+			s.rejectServer(ctx, in.msg)
 			return errServerAuth
 		}
 		if nextNonce != nil {
@@ -166,10 +185,10 @@ func (s *session) run(ctx context.Context) error {
 			return fmt.Errorf("server returned status %d for our SyncHdr", code)
 		}
 
-		if err := s.applyStatuses(in); err != nil {
+		if err := s.applyStatuses(in.msg); err != nil {
 			return err
 		}
-		answers, abort := s.execute(ctx, in)
+		answers, abort := s.execute(ctx, in.msg)
 		if abort {
 			s.a.log.Info("server aborted the DM session", "session", s.id)
 			return nil
@@ -177,13 +196,13 @@ func (s *session) run(ctx context.Context) error {
 
 		// A message that needs no response ends the session, because the
 		// client must not send a message with only the SyncHdr Status.
-		if len(answers) == 0 && in.Body.Final {
+		if len(answers) == 0 && in.msg.Body.Final {
 			return nil
 		}
 		if s.msgID >= maxSessionMessages {
 			return fmt.Errorf("session exceeded %d messages; ending it", maxSessionMessages)
 		}
-		if out, err = s.reply(in, answers); err != nil {
+		if out, err = s.reply(in.msg, answers); err != nil {
 			return err
 		}
 		if in, err = s.exchange(ctx, out); err != nil {
@@ -216,7 +235,12 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 
 	s.msgID++
 	out := newOutgoing(s.header())
-	out.add(headerStatus(in, syncml.StatusAuthAccepted, md5Chal(nonce)))
+	code := syncml.StatusAuthAccepted
+	if s.auth == AuthHMAC {
+		// A MAC authenticates one message only.
+		code = syncml.StatusOK
+	}
+	out.add(headerStatus(in, code, s.serverChal(nonce)))
 	for _, c := range answers {
 		out.add(c)
 	}
@@ -233,7 +257,7 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 func (s *session) header() syncml.Header {
 	var cred *syncml.Cred
 	if s.sendCred {
-		cred = md5Cred(dmauth.MD5Digest(s.acc.ClientUser, s.acc.ClientPassword, s.acc.ClientNonce))
+		cred = s.clientCred()
 	}
 	return clientHeader(s.id, s.msgID, s.acc.ServerURL, s.a.info.DevID, s.acc.ClientUser, cred)
 }
@@ -255,27 +279,6 @@ func (s *session) addQueuedAlerts(out *outgoing, again bool) error {
 	return nil
 }
 
-// verifyServer reports whether the server's Cred matches its password and
-// the server nonce we gave it last (or the one before, in this session).
-func (s *session) verifyServer(in *syncml.Message) bool {
-	cred := in.Header.Cred
-	if cred == nil || cred.Meta == nil || !strings.EqualFold(cred.Meta.Type, syncml.AuthMD5) {
-		return false
-	}
-	if cred.Meta.Format != "" && cred.Meta.Format != "b64" {
-		return false
-	}
-	user := s.acc.ServerUser
-	if user == "" {
-		user = s.acc.ServerID
-	}
-	if dmauth.VerifyMD5(cred.Data, user, s.acc.ServerPassword, s.acc.ServerNonce) {
-		return true
-	}
-	return s.prevServerNonce != nil &&
-		dmauth.VerifyMD5(cred.Data, user, s.acc.ServerPassword, s.prevServerNonce)
-}
-
 // rejectServer answers a server message whose credentials failed with
 // Status 401 and a fresh nonce, and ignores the server's reply: the
 // session ends either way.
@@ -290,7 +293,7 @@ func (s *session) rejectServer(ctx context.Context, in *syncml.Message) {
 	}
 	s.msgID++
 	out := newOutgoing(s.header())
-	out.add(headerStatus(in, syncml.StatusInvalidCredentials, md5Chal(nonce)))
+	out.add(headerStatus(in, syncml.StatusInvalidCredentials, s.serverChal(nonce)))
 	if _, err := s.exchange(ctx, out); err != nil {
 		log.Warn("send rejection of server credentials", "err", err)
 	}
@@ -322,15 +325,19 @@ func (s *session) storeClientNonce(nonce []byte) error {
 }
 
 // challengeNonce returns the NextNonce of the Chal in a Status, nil when
-// there is none.
-func challengeNonce(st *syncml.Command) ([]byte, error) {
-	if st.Chal == nil || st.Chal.Meta == nil || st.Chal.Meta.NextNonce == "" {
+// there is none. A Chal of another type than the account's fails, because
+// the credential type is fixed at enrollment.
+func (s *session) challengeNonce(st *syncml.Command) ([]byte, error) {
+	if st.Chal == nil || st.Chal.Meta == nil {
 		return nil, nil
 	}
 	meta := st.Chal.Meta
-	if meta.Type != "" && !strings.EqualFold(meta.Type, syncml.AuthMD5) {
-		return nil, fmt.Errorf("server challenged with %s; this agent supports only %s",
-			meta.Type, syncml.AuthMD5)
+	if meta.Type != "" && !strings.EqualFold(meta.Type, s.wireAuthType()) {
+		return nil, fmt.Errorf("server challenged with %s, but the DM account uses %s; "+
+			"enroll the device again with the server's auth type", meta.Type, s.wireAuthType())
+	}
+	if meta.NextNonce == "" {
+		return nil, nil
 	}
 	if meta.Format != "" && meta.Format != "b64" {
 		return []byte(meta.NextNonce), nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -23,9 +22,9 @@ const messageTimeout = 60 * time.Second
 
 // exchange sends out and returns the server's reply. It records which
 // alerts out carried, so their Statuses can be matched later.
-func (s *session) exchange(ctx context.Context, out *outgoing) (*syncml.Message, error) {
+func (s *session) exchange(ctx context.Context, out *outgoing) (*reply, error) {
 	out.msg.Body.Final = true
-	body, err := syncml.Encode(&out.msg)
+	body, contentType, err := encodeMessage(s.a.cfg.Encoding, &out.msg)
 	if err != nil {
 		return nil, fmt.Errorf("encode message %d: %w", s.msgID, err)
 	}
@@ -38,11 +37,11 @@ func (s *session) exchange(ctx context.Context, out *outgoing) (*syncml.Message,
 		s.alertsSent[seq] = true
 	}
 
-	data, err := s.a.post(ctx, s.url, body)
+	r, err := s.a.post(ctx, s.url, contentType, body, s.signature(body))
 	if err != nil {
 		return nil, err
 	}
-	in, err := syncml.Decode(data)
+	in, err := decodeMessage(r.contentType, r.body)
 	if err != nil {
 		return nil, fmt.Errorf("decode server reply to message %s: %w", msgID, err)
 	}
@@ -63,11 +62,20 @@ func (s *session) exchange(ctx context.Context, out *outgoing) (*syncml.Message,
 		}
 		s.url = in.Header.RespURI
 	}
-	return in, nil
+	return &reply{msg: in, body: r.body, hmac: r.hmac}, nil
 }
 
-// post sends one message to url and returns the body of the reply.
-func (a *Agent) post(ctx context.Context, url string, body []byte) ([]byte, error) {
+// httpReply is the HTTP side of a server reply.
+type httpReply struct {
+	body        []byte
+	contentType string
+	hmac        string
+}
+
+// post sends one message of the given content type to url, with the
+// x-syncml-hmac header mac unless it is empty, and returns the reply.
+func (a *Agent) post(ctx context.Context, url, contentType string, body []byte,
+	mac string) (*httpReply, error) {
 	ctx, cancel := context.WithTimeout(ctx, messageTimeout)
 	defer cancel()
 
@@ -75,9 +83,12 @@ func (a *Agent) post(ctx context.Context, url string, body []byte) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("build request to %s: %w", url, err)
 	}
-	req.Header.Set("Content-Type", syncml.ContentTypeXML)
-	req.Header.Set("Accept", syncml.ContentTypeXML)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", contentType)
 	req.Header.Set("Cache-Control", "no-store")
+	if mac != "" {
+		req.Header.Set(headerHMAC, mac)
+	}
 
 	resp, err := a.http.Do(req)
 	if err != nil {
@@ -89,11 +100,6 @@ func (a *Agent) post(ctx context.Context, url string, body []byte) ([]byte, erro
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("server %s returned HTTP %s", url, resp.Status)
 	}
-	mediaType, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || mediaType != syncml.ContentTypeXML {
-		return nil, fmt.Errorf("server %s replied with content type %q; expected %s",
-			url, resp.Header.Get("Content-Type"), syncml.ContentTypeXML)
-	}
 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMessageSize+1))
 	if err != nil {
@@ -102,7 +108,11 @@ func (a *Agent) post(ctx context.Context, url string, body []byte) ([]byte, erro
 	if len(data) > maxMessageSize {
 		return nil, fmt.Errorf("reply from %s is larger than %d bytes", url, maxMessageSize)
 	}
-	return data, nil
+	return &httpReply{
+		body:        data,
+		contentType: resp.Header.Get("Content-Type"),
+		hmac:        resp.Header.Get(headerHMAC),
+	}, nil
 }
 
 // checkServerURL accepts only absolute http and https URLs.

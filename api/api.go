@@ -75,6 +75,8 @@ type Enrollment struct {
 	// ClientNonce and ServerNonce are base64.
 	ClientNonce string `json:"client_nonce"`
 	ServerNonce string `json:"server_nonce"`
+	// Auth is the credential type of the account: md5, hmac or basic.
+	Auth string `json:"auth"`
 }
 
 // AuditEntry is one row of the append-only audit log.
@@ -119,6 +121,10 @@ type EnrollRequest struct {
 	// DevID is the device's DevInfo/DevId.
 	DevID string `json:"devid"`
 	Name  string `json:"name"`
+	// Auth is the credential type of the DM account: "md5" (the default
+	// when empty), "hmac" (syncml:auth-MAC) or "basic" (syncml:auth-basic,
+	// accepted only over TLS).
+	Auth string `json:"auth,omitempty"`
 }
 
 // EnrollTokenRequest is the body of POST /enrollment-tokens.

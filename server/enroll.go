@@ -131,6 +131,7 @@ func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollm
 		device.ServerSecretSealed = serverSealed
 		device.ClientNonce = clientNonce
 		device.ServerNonce = serverNonce
+		device.AuthType = req.Auth
 		if action == "device.reenroll" {
 			err = q.UpdateDevice(ctx, device)
 		} else {
@@ -139,7 +140,7 @@ func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollm
 		if err != nil {
 			return fmt.Errorf("store device %s: %w", device.ID, err)
 		}
-		detail := fmt.Sprintf("devid=%q name=%q", req.DevID, req.Name)
+		detail := fmt.Sprintf("devid=%q name=%q auth=%s", req.DevID, req.Name, req.Auth)
 		return s.audit(ctx, q, "device:"+device.ID, action, device.ID, detail)
 	})
 	if err != nil {
@@ -156,6 +157,7 @@ func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollm
 		ServerPassword: serverPassword,
 		ClientNonce:    base64.StdEncoding.EncodeToString(clientNonce),
 		ServerNonce:    base64.StdEncoding.EncodeToString(serverNonce),
+		Auth:           req.Auth,
 	}, nil
 }
 
@@ -186,6 +188,13 @@ func validateEnroll(req *api.EnrollRequest) error {
 	}
 	if err := checkPrintable("devid", req.DevID, maxDevIDBytes); err != nil {
 		return err
+	}
+	switch req.Auth {
+	case "":
+		req.Auth = store.AuthMD5
+	case store.AuthMD5, store.AuthHMAC, store.AuthBasic:
+	default:
+		return badRequest("invalid auth %q: use md5, hmac or basic", req.Auth)
 	}
 	if req.Name == "" {
 		req.Name = req.DevID
