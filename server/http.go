@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/virmo/virmo/server/notify"
 )
 
 // maxBodyBytes caps the size of a REST request body.
@@ -14,6 +16,7 @@ const maxBodyBytes = 64 << 10
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/dm", s.dm)
+	mux.Handle(notify.Path, s.notifier)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -171,6 +171,7 @@ func (s *Server) Operation(ctx context.Context, device, vm, op string) (api.Inte
 		return api.IntentResponse{}, err
 	}
 
+	s.wake(device)
 	s.logger.Info("operation requested", "device", device, "vm", vm, "op", op, "intent", intent.ID)
 	return api.IntentResponse{Intent: toAPIIntent(intent)}, nil
 }

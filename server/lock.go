@@ -122,6 +122,7 @@ func (s *Server) Lock(ctx context.Context, device, vm string, req api.LockReques
 		return api.LockResponse{}, err
 	}
 
+	s.wake(device)
 	s.logger.Info("lock requested", "device", device, "vm", vm, "intent", intent.ID,
 		"user_unlock", req.UserUnlock, "repeated", repeated)
 	resp := api.LockResponse{Intent: toAPIIntent(intent)}
@@ -217,6 +218,7 @@ func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentRespo
 		return api.IntentResponse{}, err
 	}
 
+	s.wake(device)
 	s.logger.Info("unlock requested", "device", device, "vm", vm, "intent", intent.ID,
 		"repeated", repeated)
 	return api.IntentResponse{Intent: toAPIIntent(intent)}, nil

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/virmo/virmo/server/notify"
 	"github.com/virmo/virmo/server/seal"
 	"github.com/virmo/virmo/store"
 )
@@ -52,6 +54,16 @@ type Config struct {
 	CommandRetention time.Duration
 	SessionRetention time.Duration
 	PruneInterval    time.Duration
+	// Waker carries notification wake-ups to the replica holding a
+	// device's long-poll; nil means an in-process hub (one replica).
+	Waker notify.Waker
+	// NotifyHold is how long GET /dm/notify stays open without a
+	// wake-up; 0 means notify.DefaultHold (55 s).
+	NotifyHold time.Duration
+	// NotifyUDPAllow lists the prefixes Package #0 datagrams may go to;
+	// nil means loopback only. DisableNotifyUDP turns datagrams off.
+	NotifyUDPAllow   []netip.Prefix
+	DisableNotifyUDP bool
 }
 
 // Server is a VirMO Server. New starts its pruning loop and Close stops
@@ -70,8 +82,9 @@ type Server struct {
 	commandRetention time.Duration
 	sessionRetention time.Duration
 
-	dm      http.Handler
-	handler http.Handler
+	dm       http.Handler
+	handler  http.Handler
+	notifier *notify.Notifier
 
 	stopPrune context.CancelFunc
 	pruneDone sync.WaitGroup
@@ -119,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.applyDefaults()
 	s.dmURL = s.baseURL + "/dm"
+	if err := s.newNotifier(cfg); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.dm = s.newDMHandler()
 	s.handler = s.routes()
 
@@ -155,7 +171,8 @@ func (s *Server) applyDefaults() {
 }
 
 // Handler returns the server's HTTP handler: /dm (the DM session engine),
-// /api/v1/... (the REST API) and /healthz.
+// /dm/notify (the notification long-poll), /api/v1/... (the REST API) and
+// /healthz.
 func (s *Server) Handler() http.Handler {
 	return s.handler
 }
@@ -171,6 +188,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopPrune()
 		s.pruneDone.Wait()
+		s.notifier.Close()
 	})
 	return nil
 }

@@ -163,7 +163,9 @@ func (t *turn) handleAlert(c *syncml.Command) (int, error) {
 		return syncml.StatusBadRequest, nil
 	}
 	switch code {
-	case syncml.AlertServerInitiated, syncml.AlertClientInitiated, syncml.AlertNextMessage:
+	case syncml.AlertServerInitiated, syncml.AlertClientInitiated:
+		return t.sessionOpened()
+	case syncml.AlertNextMessage:
 		return syncml.StatusOK, nil
 	case syncml.AlertSessionAbort:
 		t.aborted = true

@@ -109,7 +109,11 @@ func (t *turn) run() ([]byte, error) {
 		t.outcome = "resend"
 		return t.storedReply(st)
 	}
-	if st == nil || st.Ended {
+	restart, err := t.restartsNotified(st)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.Ended || restart {
 		st = newSessionState()
 	}
 	t.st = st
