@@ -68,6 +68,8 @@ func newRootCommand() *cobra.Command {
 		newVMCommand(),
 		newEnrollTokenCommand(),
 		newAuditCommand(),
+		newDDFCommand(),
+		newSyncMLCommand(),
 	)
 	return root
 }
