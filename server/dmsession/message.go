@@ -66,6 +66,22 @@ type request struct {
 	tls        bool
 }
 
+// hash returns the SHA-256 that identifies a resend: of the exact body,
+// and of the x-syncml-hmac header after it when there is one, so the same
+// body signed anew is handled as a new message.
+func (r request) hash() [sha256.Size]byte {
+	if r.hmacHeader == "" {
+		return sha256.Sum256(r.body)
+	}
+	h := sha256.New()
+	h.Write(r.body)
+	h.Write([]byte{0})
+	h.Write([]byte(r.hmacHeader))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
 // handle runs one decoded message through the session in one store
 // transaction and returns the encoded reply and its x-syncml-hmac header
 // (empty unless the device uses syncml:auth-MAC).
@@ -104,7 +120,7 @@ func (t *turn) run() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	hash := sha256.Sum256(t.req.body)
+	hash := t.req.hash()
 	if st != nil && st.LastMsgID == h.MsgID && bytes.Equal(st.RequestHash, hash[:]) {
 		t.outcome = "resend"
 		return t.storedReply(st)
@@ -198,8 +214,12 @@ func (t *turn) converse() error {
 		return err
 	}
 	t.authCode = code
-	if code != syncml.StatusAuthAccepted {
-		t.outcome = "auth failed"
+	// 200 is success under syncml:auth-MAC, which authenticates one
+	// message at a time.
+	if code != syncml.StatusAuthAccepted && code != syncml.StatusOK {
+		if t.outcome == "" {
+			t.outcome = "auth failed"
+		}
 		t.reject(code, chal)
 		return nil
 	}
