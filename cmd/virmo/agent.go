@@ -31,6 +31,8 @@ type agentOptions struct {
 	vmVCPUs       int
 	clientCert    string
 	clientKey     string
+	encoding      string
+	auth          string
 }
 
 // serverCAFileName is the file in the agent's data directory that holds the
@@ -83,6 +85,10 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 		"PEM client certificate to present to an HTTPS server (optional)")
 	cmd.Flags().StringVar(&opts.clientKey, "tls-client-key", "",
 		"PEM private key of --tls-client-cert")
+	cmd.Flags().StringVar(&opts.encoding, "encoding", "xml",
+		"encoding of the DM messages the agent sends: xml or wbxml")
+	cmd.Flags().StringVar(&opts.auth, "auth", "",
+		"credential type the DM account must use: md5, hmac or basic (default: the enrolled one)")
 }
 
 // agentHTTPClient returns the client for DM sessions: it trusts only the CA
@@ -154,6 +160,8 @@ func newAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) (*ag
 		SyncInterval: opts.syncInterval,
 		SocketPath:   opts.socketPath,
 		Logger:       logger,
+		Encoding:     opts.encoding,
+		Auth:         opts.auth,
 	})
 	if err != nil {
 		drv.Close()
@@ -178,6 +186,7 @@ type enrollOptions struct {
 	devID     string
 	name      string
 	caFile    string
+	auth      string
 }
 
 func newAgentEnrollCommand(g *globalOptions) *cobra.Command {
@@ -205,6 +214,8 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 	cmd.Flags().StringVar(&opts.token, "token", "", "one-time enrollment token")
 	cmd.Flags().StringVar(&opts.devID, "devid", "", "OMA DM DevId of this device (default: a random urn:uuid kept in the state)")
 	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device")
+	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
+		"credential type of the DM account: md5, hmac, or basic (https servers only)")
 	cmd.Flags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
 		"PEM CA file the server's HTTPS certificate is verified against, kept for later sessions (env VIRMO_CA)")
 	return cmd
@@ -223,6 +234,7 @@ func enrollAgent(ctx context.Context, opts *enrollOptions) error {
 		Token:      opts.token,
 		DevID:      opts.devID,
 		Name:       opts.name,
+		Auth:       opts.auth,
 		HTTPClient: httpClient,
 	})
 	if err != nil {

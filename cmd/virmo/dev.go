@@ -17,10 +17,12 @@ import (
 )
 
 type devOptions struct {
-	dataDir string
-	listen  string
-	poll    time.Duration
-	tls     bool
+	dataDir  string
+	listen   string
+	poll     time.Duration
+	tls      bool
+	encoding string
+	auth     string
 }
 
 func newDevCommand(g *globalOptions) *cobra.Command {
@@ -51,6 +53,11 @@ DATA, so a second run continues where the first stopped.`,
 		"time between the agent's DM sessions")
 	cmd.Flags().BoolVar(&opts.tls, "tls", false,
 		"serve HTTPS with a self-signed certificate; its CA is written to DATA/ca.pem")
+	cmd.Flags().StringVar(&opts.encoding, "encoding", "xml",
+		"encoding of the agent's DM messages: xml or wbxml")
+	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
+		"credential type of the agent's DM account: md5, hmac, or basic (needs --tls); "+
+			"used at the first enrollment of DATA")
 	return cmd
 }
 
@@ -100,8 +107,10 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		ensureVMs:    []string{"vm1", "vm2"},
 		vmMemoryMiB:  64,
 		vmVCPUs:      1,
+		encoding:     opts.encoding,
+		auth:         opts.auth,
 	}
-	if err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile); err != nil {
+	if err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile, opts.auth); err != nil {
 		return err
 	}
 	a, drv, err := newAgent(ctx, logger.With("part", "agent"), agentOpts)
@@ -138,7 +147,8 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 
 // enrollDevAgent enrolls the local agent once; the marker file records that
 // it is done so a restart of dev mode keeps the same device.
-func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile string) error {
+func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile,
+	auth string) error {
 	marker := filepath.Join(agentDir, "enrolled")
 	if _, err := os.Stat(marker); err == nil {
 		return nil
@@ -156,6 +166,7 @@ func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFil
 		token:     token,
 		name:      "dev-device",
 		caFile:    caFile,
+		auth:      auth,
 	})
 	if err != nil {
 		return fmt.Errorf("enroll the local agent: %w", err)
