@@ -58,6 +58,12 @@ type Config struct {
 	// the hypervisor (VM states, lock enforcement); 0 means
 	// DefaultSyncInterval.
 	SyncInterval time.Duration
+	// MaxMsgSize and MaxObjSize, in bytes, are the largest message and the
+	// largest object the agent accepts, advertised in every SyncHdr. Zero
+	// means DefaultMaxMsgSize and DefaultMaxObjSize. The agent still reads
+	// replies of up to 1 MiB, the decoder's limit.
+	MaxMsgSize int
+	MaxObjSize int
 	// Encoding is the encoding of the DM messages the agent sends:
 	// EncodingXML (also for "") or EncodingWBXML. Replies are decoded by
 	// their Content-Type whatever this is.
@@ -107,6 +113,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.MaxMsgSize <= 0 {
+		cfg.MaxMsgSize = DefaultMaxMsgSize
+	}
+	if cfg.MaxObjSize <= 0 {
+		cfg.MaxObjSize = DefaultMaxObjSize
 	}
 	if cfg.SocketPath == "" {
 		cfg.SocketPath = filepath.Join(cfg.DataDir, SocketName)

@@ -21,6 +21,9 @@ type outgoing struct {
 	msg    syncml.Message
 	cmdID  int
 	alerts map[string]int64 // CmdID → queue seq
+	// more is true when the message asks for the server's next message
+	// with Alert 1222, so it carries no Final.
+	more bool
 }
 
 func newOutgoing(hdr syncml.Header) *outgoing {

@@ -51,6 +51,9 @@ type session struct {
 	alertsSent  map[int64]bool
 
 	acked int
+
+	// object is the large object being received in chunks, nil when none.
+	object *largeObject
 }
 
 // runSession opens a session with the server of the account, announcing it
@@ -250,6 +253,7 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 	if !in.Body.Final {
 		// The server's package continues in its next message.
 		out.add(sessionAlert(syncml.AlertNextMessage))
+		out.more = true
 	}
 	return out, nil
 }
@@ -259,7 +263,9 @@ func (s *session) header() syncml.Header {
 	if s.sendCred {
 		cred = s.clientCred()
 	}
-	return clientHeader(s.id, s.msgID, s.acc.ServerURL, s.a.info.DevID, s.acc.ClientUser, cred)
+	h := clientHeader(s.id, s.msgID, s.acc.ServerURL, s.a.info.DevID, s.acc.ClientUser, cred)
+	h.Meta = s.a.sizeMeta()
+	return h
 }
 
 // addQueuedAlerts adds the queued alerts to out. With again true it adds
@@ -393,7 +399,7 @@ func (s *session) execute(ctx context.Context, in *syncml.Message) (answers []sy
 				return nil, true
 			}
 		}
-		answers = append(answers, s.a.tree.Execute(ctx, ds, c)...)
+		answers = append(answers, s.executeCommand(ctx, ds, c)...)
 	}
-	return answers, false
+	return append(answers, s.endObjectMessage(in)...), false
 }

@@ -47,7 +47,7 @@ func expectedPackage1(srv *dmServer, clientNonce []byte) *syncml.Message {
 				Meta: &syncml.Meta{Type: "syncml:auth-md5", Format: "b64"},
 				Data: dmauth.MD5Digest(testClientUser, testClientPassword, clientNonce),
 			},
-			Meta: &syncml.Meta{MaxMsgSize: "1048576"},
+			Meta: &syncml.Meta{MaxMsgSize: "65536", MaxObjSize: "4194304"},
 		},
 		Body: syncml.Body{
 			Commands: []syncml.Command{

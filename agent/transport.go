@@ -23,7 +23,8 @@ const messageTimeout = 60 * time.Second
 // exchange sends out and returns the server's reply. It records which
 // alerts out carried, so their Statuses can be matched later.
 func (s *session) exchange(ctx context.Context, out *outgoing) (*reply, error) {
-	out.msg.Body.Final = true
+	// A Next Message request (Alert 1222) carries no Final.
+	out.msg.Body.Final = !out.more
 	body, contentType, err := encodeMessage(s.a.cfg.Encoding, &out.msg)
 	if err != nil {
 		return nil, fmt.Errorf("encode message %d: %w", s.msgID, err)

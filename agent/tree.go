@@ -157,7 +157,7 @@ func devInfo(override devinfo.Info, devID string) devinfo.Info {
 
 // detail returns the DevDetail values of the agent.
 func detail() devdetail.Detail {
-	return devdetail.Detail{DevTyp: "vm-host", SwV: SoftwareVersion}
+	return devdetail.Detail{DevTyp: "vm-host", SwV: SoftwareVersion, LrgObj: true}
 }
 
 // deviceID returns override when set, else the DevID kept in the state,

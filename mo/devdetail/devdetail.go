@@ -26,6 +26,9 @@ type Detail struct {
 	FwV    string
 	SwV    string
 	HwV    string
+	// LrgObj is true when the client reassembles large objects sent in
+	// chunks (MoreData).
+	LrgObj bool
 }
 
 type plugin struct {
@@ -88,8 +91,6 @@ func definition(d Detail) *dmtree.NodeDef {
 // values returns the leaf values keyed by their path below ./DevDetail.
 // The URI limits are the ones dmtree.ParseURI enforces (0 means
 // unlimited), as decimal strings in chr leaves as DM 1.2 defines them.
-// LrgObj is false because the agent does not reassemble chunked items
-// (MoreData).
 func (d Detail) values() map[string]string {
 	return map[string]string{
 		"URI/MaxDepth":  strconv.Itoa(dmtree.MaxDepth),
@@ -100,7 +101,7 @@ func (d Detail) values() map[string]string {
 		"FwV":           d.FwV,
 		"SwV":           d.SwV,
 		"HwV":           d.HwV,
-		"LrgObj":        "false",
+		"LrgObj":        strconv.FormatBool(d.LrgObj),
 	}
 }
 
