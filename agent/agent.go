@@ -58,6 +58,15 @@ type Config struct {
 	// the hypervisor (VM states, lock enforcement); 0 means
 	// DefaultSyncInterval.
 	SyncInterval time.Duration
+	// NotifyLongPoll keeps a long-poll open at the server's /dm/notify,
+	// which returns a Package #0 when the server has commands queued.
+	NotifyLongPoll bool
+	// NotifyUDP is the IP:port to receive Package #0 datagrams on; the
+	// agent reports it to the server in DevInfo. Empty means no datagrams.
+	NotifyUDP string
+	// NotifyMinInterval is the minimum time between the starts of two
+	// notified sessions; 0 means DefaultNotifyMinInterval.
+	NotifyMinInterval time.Duration
 	// MaxMsgSize and MaxObjSize, in bytes, are the largest message and the
 	// largest object the agent accepts, advertised in every SyncHdr. Zero
 	// means DefaultMaxMsgSize and DefaultMaxObjSize. The agent still reads
@@ -90,7 +99,14 @@ type Agent struct {
 
 	sessionNow  chan struct{}
 	alertQueued chan struct{}
-	closeOnce   sync.Once
+	// notified carries the SessionID of a verified Package #0 to
+	// sessionLoop; notify is nil when notifications are off, and
+	// notifyAddr is the UDP address reported in DevInfo.
+	notified   chan string
+	notify     *notifier
+	notifyAddr string
+
+	closeOnce sync.Once
 	// lastSyncErr is the message of the last failed reconciliation, empty
 	// after a success. Only Run's goroutines use it, one at a time.
 	lastSyncErr string
@@ -110,6 +126,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+		if notificationsOn(cfg) {
+			cfg.PollInterval = DefaultNotifiedPollInterval
+		}
+	}
+	if cfg.NotifyMinInterval <= 0 {
+		cfg.NotifyMinInterval = DefaultNotifyMinInterval
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = DefaultSyncInterval
@@ -151,6 +173,10 @@ func New(cfg Config) (*Agent, error) {
 		http:        cfg.HTTPClient,
 		sessionNow:  make(chan struct{}, 1),
 		alertQueued: make(chan struct{}, 1),
+		notified:    make(chan string, 1),
+	}
+	if notificationsOn(cfg) {
+		a.notify = newNotifier(a)
 	}
 	if err := a.buildTree(); err != nil {
 		a.Close()
@@ -210,6 +236,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 
+	udp, err := a.listenNotifyUDP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -227,6 +259,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { a.reconcileLoop(ctx) })
 	wg.Go(func() { a.sessionLoop(ctx) })
+	if a.notify != nil {
+		wg.Go(func() { a.notify.dispatch(ctx) })
+	}
+	if a.cfg.NotifyLongPoll {
+		wg.Go(func() { a.longPollLoop(ctx) })
+	}
+	if udp != nil {
+		wg.Go(func() { a.serveNotifyUDP(ctx, udp) })
+	}
 	wg.Wait()
 
 	a.log.Info("agent stopped")
@@ -278,9 +319,12 @@ func (a *Agent) sessionLoop(ctx context.Context) {
 	notEnrolledLogged := false
 
 	for {
+		alertCode, sessionID := syncml.AlertClientInitiated, ""
 		select {
 		case <-ctx.Done():
 			return
+		case sessionID = <-a.notified:
+			alertCode = syncml.AlertServerInitiated
 		case <-a.sessionNow:
 		case <-a.alertQueued:
 			if failures > 0 || !a.hasQueuedAlerts() {
@@ -289,7 +333,7 @@ func (a *Agent) sessionLoop(ctx context.Context) {
 		case <-timer.C:
 		}
 
-		err := a.runSession(ctx, syncml.AlertClientInitiated)
+		err := a.runSessionWithID(ctx, alertCode, sessionID)
 		if ctx.Err() != nil {
 			return
 		}

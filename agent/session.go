@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -60,6 +61,13 @@ type session struct {
 // with alertCode (1201 client-initiated, 1200 after a notification), and
 // runs it to its end.
 func (a *Agent) runSession(ctx context.Context, alertCode int) error {
+	return a.runSessionWithID(ctx, alertCode, "")
+}
+
+// runSessionWithID runs a session like runSession with the given
+// SessionID, the one a Package #0 named; empty means the next of the
+// agent's own sequence.
+func (a *Agent) runSessionWithID(ctx context.Context, alertCode int, sessionID string) error {
 	var acc dmacc.Account
 	var auth string
 	err := a.tree.View(func(tx *dmtree.Tx) error {
@@ -96,7 +104,7 @@ func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 	s := &session{
 		a:           a,
 		acc:         acc,
-		id:          strings.ToUpper(strconv.FormatUint(seq, 16)),
+		id:          cmp.Or(sessionID, strings.ToUpper(strconv.FormatUint(seq, 16))),
 		alertCode:   alertCode,
 		url:         acc.ServerURL,
 		auth:        auth,
@@ -220,7 +228,7 @@ func (s *session) package1() (*outgoing, error) {
 	s.msgID++
 	out := newOutgoing(s.header())
 	out.add(sessionAlert(s.alertCode))
-	out.add(devInfoReplace(s.a.info))
+	out.add(s.a.devInfoWithNotify(devInfoReplace(s.a.info)))
 	if err := s.addQueuedAlerts(out, true); err != nil {
 		return nil, err
 	}
@@ -315,6 +323,7 @@ func (s *session) newServerNonce() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store server nonce: %w", err)
 	}
+	s.a.rememberServerNonce(s.acc.ServerNonce)
 	s.prevServerNonce = s.acc.ServerNonce
 	s.acc.ServerNonce = nonce
 	return nonce, nil

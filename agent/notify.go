@@ -1,0 +1,453 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virmo/virmo/dmauth"
+	"github.com/virmo/virmo/dmtree"
+	"github.com/virmo/virmo/mo/dmacc"
+	"github.com/virmo/virmo/notification"
+	"github.com/virmo/virmo/syncml"
+)
+
+// Defaults of the notification settings of Config.
+const (
+	// DefaultNotifiedPollInterval is the default PollInterval when
+	// notifications are on: polling is then only a fallback.
+	DefaultNotifiedPollInterval = time.Hour
+	// DefaultNotifyMinInterval is the default minimum time between the
+	// starts of two notified sessions.
+	DefaultNotifyMinInterval = time.Second
+	// notifyWait is the hold time the agent asks the long-poll for, in
+	// seconds; it stays below the 60 s timeout of the default HTTP client.
+	notifyWait = 50
+	// Backoff of long-poll reconnects after failures.
+	notifyMinBackoff = time.Second
+	notifyMaxBackoff = 5 * time.Minute
+	// maxNotificationSize bounds a Package #0 read from either transport:
+	// a 255-byte server id plus header, digest and some vendor bytes.
+	maxNotificationSize = 1024
+	// notifyDedupWindow is how long a trigger's session id counts as seen,
+	// so the same trigger over both transports starts one session.
+	notifyDedupWindow = time.Minute
+	// serverNonceHistory is how many replaced server nonces a trigger may
+	// still be keyed with: the server may build it just before it receives
+	// the nonce that replaced its copy.
+	serverNonceHistory = 4
+)
+
+// Values of the long-poll protocol of the server's /dm/notify.
+const (
+	notifyPathSuffix   = "/notify"
+	notifyAuthScheme   = "SyncML-MD5"
+	notifyContentType  = "application/vnd.syncml.notification"
+	devInfoNotifyUDP   = "Ext/NotifyUDP"
+	wspPDUPush         = 0x06
+	wspContentTypeCode = 0x80 | 0x44
+)
+
+// notifier is the agent's side of Package #0: it verifies triggers from
+// both transports and hands the session ids of good ones to sessionLoop.
+type notifier struct {
+	a        *Agent
+	verified chan string
+
+	mu     sync.Mutex
+	seen   map[uint16]time.Time
+	nonces [][]byte
+}
+
+func newNotifier(a *Agent) *notifier {
+	return &notifier{a: a, verified: make(chan string, 8), seen: map[uint16]time.Time{}}
+}
+
+// notificationsOn reports whether cfg turns on any notification transport.
+func notificationsOn(cfg Config) bool {
+	return cfg.NotifyLongPoll || cfg.NotifyUDP != ""
+}
+
+// rememberServerNonce keeps a server nonce the agent replaced, so a trigger
+// keyed with it still verifies for a while.
+func (a *Agent) rememberServerNonce(nonce []byte) {
+	if a.notify == nil || len(nonce) == 0 {
+		return
+	}
+	n := a.notify
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.nonces = append(n.nonces, append([]byte(nil), nonce...))
+	if len(n.nonces) > serverNonceHistory {
+		n.nonces = n.nonces[len(n.nonces)-serverNonceHistory:]
+	}
+}
+
+// devInfoWithNotify adds the UDP address of Package #0 datagrams to the
+// DevInfo Replace, so the server knows where to send them.
+func (a *Agent) devInfoWithNotify(cmd syncml.Command) syncml.Command {
+	if a.notifyAddr == "" {
+		return cmd
+	}
+	cmd.Items = append(cmd.Items, syncml.Item{
+		Source: &syncml.Locator{LocURI: "./DevInfo/" + devInfoNotifyUDP},
+		Data:   syncml.NewData(a.notifyAddr),
+	})
+	return cmd
+}
+
+// checkTrigger decodes and verifies a Package #0 against the DM account. It
+// returns the SessionID of the notified session, or an error saying why
+// the trigger is dropped. The error never contains a digest or nonce.
+func (n *notifier) checkTrigger(msg []byte, acc dmacc.Account) (string, error) {
+	t, _, err := notification.Decode(msg)
+	if err != nil {
+		return "", err
+	}
+	if t.ServerID != acc.ServerID {
+		return "", fmt.Errorf("trigger is for server %q, the DM account is for %q",
+			t.ServerID, acc.ServerID)
+	}
+	usedFallback, ok := notification.VerifyWithFallback(msg, acc.ServerPassword, acc.ServerNonce)
+	if !ok {
+		n.mu.Lock()
+		for _, nonce := range n.nonces {
+			ok = ok || notification.Verify(msg, acc.ServerPassword, nonce)
+		}
+		n.mu.Unlock()
+	}
+	if !ok {
+		return "", errors.New("trigger digest does not match the server password and nonce")
+	}
+	if usedFallback {
+		// NOTE: the session still authenticates with the stored nonces;
+		// a server that lost them challenges with fresh ones.
+		n.a.log.Info("notification verified with the fallback nonce", "server", acc.ServerID)
+	}
+	return notification.SessionIDString(t.SessionID), nil
+}
+
+// handle verifies one Package #0 and queues its session. An invalid
+// trigger is logged and dropped; a repeat of a trigger seen within
+// notifyDedupWindow is dropped silently.
+func (n *notifier) handle(msg []byte, transport string) {
+	log := n.a.log.With("transport", transport)
+	acc, err := n.a.account()
+	if err != nil {
+		log.Warn("drop notification: no DM account", "err", err)
+		return
+	}
+	id, err := n.checkTrigger(msg, acc)
+	if err != nil {
+		log.Warn("drop notification", "err", err)
+		return
+	}
+
+	t, _, _ := notification.Decode(msg)
+	now := time.Now()
+	n.mu.Lock()
+	last, dup := n.seen[t.SessionID]
+	dup = dup && now.Sub(last) < notifyDedupWindow
+	if !dup {
+		for sid, at := range n.seen {
+			if now.Sub(at) >= notifyDedupWindow {
+				delete(n.seen, sid)
+			}
+		}
+		n.seen[t.SessionID] = now
+	}
+	n.mu.Unlock()
+	if dup {
+		return
+	}
+
+	select {
+	case n.verified <- id:
+		log.Info("notification accepted", "session", id)
+	default:
+		log.Warn("drop notification: too many are waiting for a session", "session", id)
+	}
+}
+
+// dispatch passes verified session ids to sessionLoop, at most one per
+// NotifyMinInterval. Ids that wait are kept in order, not dropped. An id
+// not yet taken by sessionLoop is replaced by a newer one, because one
+// session delivers the whole queue.
+func (n *notifier) dispatch(ctx context.Context) {
+	var last time.Time
+	for {
+		var id string
+		select {
+		case <-ctx.Done():
+			return
+		case id = <-n.verified:
+		}
+		if wait := time.Until(last.Add(n.a.cfg.NotifyMinInterval)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		select {
+		case <-n.a.notified:
+		default:
+		}
+		n.a.notified <- id
+	}
+}
+
+// account reads the DM account from the tree.
+func (a *Agent) account() (dmacc.Account, error) {
+	var acc dmacc.Account
+	err := a.tree.View(func(tx *dmtree.Tx) error {
+		var err error
+		acc, err = dmacc.Read(tx)
+		return err
+	})
+	if errors.Is(err, dmacc.ErrNoAccount) {
+		return acc, ErrNotEnrolled
+	}
+	return acc, err
+}
+
+// listenNotifyUDP opens the UDP socket of Package #0 datagrams when
+// NotifyUDP is set; it returns nil otherwise.
+func (a *Agent) listenNotifyUDP() (*net.UDPConn, error) {
+	if a.cfg.NotifyUDP == "" {
+		return nil, nil
+	}
+	ap, err := netip.ParseAddrPort(a.cfg.NotifyUDP)
+	if err != nil {
+		return nil, fmt.Errorf("invalid notification UDP address %q: use IP:port, "+
+			"for example 127.0.0.1:2948", a.cfg.NotifyUDP)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, fmt.Errorf("listen for notifications on UDP %s: %w", ap, err)
+	}
+	a.notifyAddr = conn.LocalAddr().(*net.UDPAddr).AddrPort().String()
+	return conn, nil
+}
+
+// serveNotifyUDP reads datagrams until ctx is done and closes conn.
+func (a *Agent) serveNotifyUDP(ctx context.Context, conn *net.UDPConn) {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	buf := make([]byte, maxNotificationSize+64)
+	for {
+		size, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("notification UDP socket failed; only polling and the "+
+					"long-poll wake the agent now", "err", err)
+			}
+			return
+		}
+		msg, err := parsePush(buf[:size])
+		if err != nil {
+			a.log.Warn("drop notification datagram", "from", from, "err", err)
+			continue
+		}
+		a.notify.handle(msg, "udp")
+	}
+}
+
+// parsePush returns the Package #0 inside a connectionless WSP Push PDU:
+// transaction id, PDU type 0x06, the headers length as a uintvar, the
+// content type (code 0x44 or its text form) and the other headers.
+func parsePush(pdu []byte) ([]byte, error) {
+	if len(pdu) < 4 || pdu[1] != wspPDUPush {
+		return nil, errors.New("datagram is not a WSP Push PDU")
+	}
+	headersLen, size, ok := readUintvar(pdu[2:])
+	if !ok {
+		return nil, errors.New("WSP Push has an invalid headers length")
+	}
+	start := 2 + size
+	if headersLen == 0 || headersLen > uint64(len(pdu)-start) {
+		return nil, errors.New("WSP Push headers run past the end of the datagram")
+	}
+	headers := pdu[start : start+int(headersLen)]
+	body := pdu[start+int(headersLen):]
+	textType := notifyContentType + "\x00"
+	if headers[0] != wspContentTypeCode && !strings.HasPrefix(string(headers), textType) {
+		return nil, errors.New("WSP Push content type is not application/vnd.syncml.notification")
+	}
+	if len(body) > maxNotificationSize {
+		return nil, fmt.Errorf("notification of %d bytes exceeds %d", len(body), maxNotificationSize)
+	}
+	return body, nil
+}
+
+// readUintvar decodes a WSP variable-length unsigned integer of at most 5
+// octets and returns it with the number of octets read.
+func readUintvar(b []byte) (uint64, int, bool) {
+	var v uint64
+	for i := 0; i < len(b) && i < 5; i++ {
+		v = v<<7 | uint64(b[i]&0x7f)
+		if b[i]&0x80 == 0 {
+			return v, i + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// longPollLoop keeps a long-poll open at the server until ctx is done,
+// reconnecting at once after an answer and after an exponential, jittered
+// backoff after a failure.
+func (a *Agent) longPollLoop(ctx context.Context) {
+	var nonce []byte
+	failures := 0
+	for ctx.Err() == nil {
+		msg, next, err := a.longPoll(ctx, nonce)
+		nonce = next
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			wait := notifyBackoff(failures)
+			if failures == 1 || failures%10 == 0 {
+				a.log.Info("notification long-poll failed; reconnecting after backoff",
+					"failures", failures, "wait", wait, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		failures = 0
+		if msg != nil {
+			a.notify.handle(msg, "long-poll")
+		}
+	}
+}
+
+// notifyBackoff returns the wait after the given number of consecutive
+// long-poll failures, between half of and all of notifyMinBackoff doubled
+// per failure, capped at notifyMaxBackoff.
+func notifyBackoff(failures int) time.Duration {
+	d := notifyMaxBackoff
+	if failures < 20 {
+		d = min(notifyMinBackoff<<(failures-1), notifyMaxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// longPoll runs one long-poll request, answering a 401 once with the nonce
+// it carries. It returns the Package #0 (nil on 204) and the nonce for the
+// next request.
+func (a *Agent) longPoll(ctx context.Context, nonce []byte) (msg, next []byte, err error) {
+	acc, err := a.account()
+	if err != nil {
+		return nil, nil, err
+	}
+	url := strings.TrimRight(acc.ServerURL, "/") + notifyPathSuffix +
+		fmt.Sprintf("?wait=%d", notifyWait)
+
+	for attempt := 0; ; attempt++ {
+		resp, err := a.longPollRequest(ctx, url, acc, nonce)
+		if err != nil {
+			return nil, nil, err
+		}
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxNotificationSize+1))
+		resp.Body.Close()
+
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			nonce = headerParam(resp.Header.Get("WWW-Authenticate"), "nonce")
+			if nonce == nil || attempt > 0 {
+				return nil, nonce, fmt.Errorf("server rejected the long-poll credentials " +
+					"(HTTP 401); re-enroll the device if its account was reset")
+			}
+			continue
+		case http.StatusNoContent, http.StatusOK:
+		default:
+			return nil, nil, fmt.Errorf("long-poll %s returned HTTP %s", url, resp.Status)
+		}
+
+		next = headerParam(resp.Header.Get("Authentication-Info"), "nextnonce")
+		if resp.StatusCode == http.StatusNoContent {
+			return nil, next, nil
+		}
+		if readErr != nil {
+			return nil, next, fmt.Errorf("read notification from %s: %w", url, readErr)
+		}
+		if len(body) > maxNotificationSize {
+			return nil, next, fmt.Errorf("notification from %s exceeds %d bytes", url, maxNotificationSize)
+		}
+		return body, next, nil
+	}
+}
+
+func (a *Agent) longPollRequest(ctx context.Context, url string, acc dmacc.Account,
+	nonce []byte) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, (notifyWait+30)*time.Second)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("build long-poll request to %s: %w", url, err)
+	}
+	req.Header.Set("Accept", notifyContentType)
+	req.Header.Set("Cache-Control", "no-store")
+	if nonce != nil {
+		req.Header.Set("Authorization", fmt.Sprintf(
+			`%s devid=%q, username=%q, nonce="%s", digest="%s"`, notifyAuthScheme,
+			a.info.DevID, acc.ClientUser, base64.StdEncoding.EncodeToString(nonce),
+			dmauth.MD5Digest(acc.ClientUser, acc.ClientPassword, nonce)))
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("long-poll %s: %w", url, err)
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose cancels the request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// headerParam returns the base64 parameter key="..." of an authentication
+// header, or nil when it is missing or not base64.
+func headerParam(header, key string) []byte {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if i := strings.IndexByte(part, ' '); i >= 0 && !strings.Contains(part[:i], "=") {
+			part = strings.TrimSpace(part[i+1:]) // skip the scheme
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), key) {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 {
+			return nil
+		}
+		return b
+	}
+	return nil
+}
