@@ -44,7 +44,7 @@ func checkAuth(auth string) (string, error) {
 		return AuthMD5, nil
 	}
 	if _, ok := authPrefs[auth]; !ok {
-		return "", fmt.Errorf("unknown auth type %q: use md5, hmac or basic", auth)
+		return "", fmt.Errorf("invalid auth type %q: use md5, hmac or basic", auth)
 	}
 	return auth, nil
 }

@@ -34,7 +34,7 @@ func checkEncoding(enc string) (string, error) {
 	case EncodingWBXML:
 		return EncodingWBXML, nil
 	}
-	return "", fmt.Errorf("unknown encoding %q: use xml or wbxml", enc)
+	return "", fmt.Errorf("invalid encoding %q: use xml or wbxml", enc)
 }
 
 // encodeMessage encodes m in encoding enc and returns the body and its
@@ -78,7 +78,7 @@ func decodeMessage(contentType string, body []byte) (*syncml.Message, error) {
 }
 
 // b64ToOpaque turns an item with Meta Format b64 into Format bin with the
-// decoded bytes as OPAQUE data; the tree answers a Get of a bin node with
+// decoded bytes as OPAQUE data. The tree returns a Get of a bin node as
 // b64, and this is the one place its base64 is decoded. Data that is not
 // valid base64 is left as it is.
 func b64ToOpaque(it *syncml.Item) {
