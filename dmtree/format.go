@@ -11,8 +11,8 @@ import (
 	"github.com/virmo/virmo/syncml"
 )
 
-// MIME types of the TNDS tree serialisation, which this engine does not
-// accept as Add or Replace data (415).
+// MIME types of the TNDS tree serialisation. Add and Replace accept XML
+// TNDS data; WBXML TNDS data gets 415.
 const (
 	TypeTNDSXML   = "application/vnd.syncml.dmtnds+xml"
 	TypeTNDSWBXML = "application/vnd.syncml.dmtnds+wbxml"
