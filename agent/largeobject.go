@@ -34,6 +34,13 @@ func (a *Agent) sizeMeta() *syncml.Meta {
 	}
 }
 
+// messageLimit returns the messages the agent sends in one session:
+// maxSessionMessages plus room for one object of MaxObjSize in chunks
+// that fill at least half of MaxMsgSize each.
+func (a *Agent) messageLimit() int {
+	return maxSessionMessages + a.cfg.MaxObjSize/max(a.cfg.MaxMsgSize/2, 1)
+}
+
 // executeCommand runs one server command, reassembling large objects: a
 // chunk with MoreData gets 213, the last chunk runs the whole command, and
 // any other command before the last chunk drops the object with Alert 1225

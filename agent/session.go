@@ -210,8 +210,8 @@ func (s *session) run(ctx context.Context) error {
 		if len(answers) == 0 && in.msg.Body.Final {
 			return nil
 		}
-		if s.msgID >= maxSessionMessages {
-			return fmt.Errorf("session exceeded %d messages; ending it", maxSessionMessages)
+		if limit := s.a.messageLimit(); s.msgID >= limit {
+			return fmt.Errorf("session exceeded %d messages; ending it", limit)
 		}
 		if out, err = s.reply(in.msg, answers); err != nil {
 			return err

@@ -460,14 +460,14 @@ func TestSessionMessageLimit(t *testing.T) {
 			syncml.Command{Name: "Get", Items: []syncml.Item{{
 				Target: &syncml.Locator{LocURI: "./DevInfo/DevId"}}}})
 	}
-	steps := make([]step, maxSessionMessages)
+	steps := make([]step, ta.messageLimit())
 	for i := range steps {
 		steps[i] = endless
 	}
 	srv.script(steps...)
 
 	err := ta.runSession(context.Background(), syncml.AlertClientInitiated)
-	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(maxSessionMessages)) {
+	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(ta.messageLimit())) {
 		t.Errorf("err = %v, want the message limit", err)
 	}
 	srv.done()
