@@ -22,7 +22,10 @@ func TestDevLockAndUserUnlock(t *testing.T) {
 		args []string
 	}{
 		{"plain http", nil},
-		{"tls", []string{"--tls"}},
+		{"tls xml md5", []string{"--tls", "--encoding", "xml", "--auth", "md5"}},
+		{"tls wbxml md5", []string{"--tls", "--encoding", "wbxml", "--auth", "md5"}},
+		{"tls xml hmac", []string{"--tls", "--encoding", "xml", "--auth", "hmac"}},
+		{"tls wbxml hmac", []string{"--tls", "--encoding", "wbxml", "--auth", "hmac"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { testDevLockAndUserUnlock(t, tc.args) })
