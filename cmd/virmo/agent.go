@@ -31,8 +31,11 @@ type agentOptions struct {
 	vmVCPUs       int
 	clientCert    string
 	clientKey     string
-	encoding      string
-	auth          string
+	// notifyLongPoll and notifyUDP turn on Package #0 notifications.
+	notifyLongPoll bool
+	notifyUDP      string
+	encoding       string
+	auth           string
 }
 
 // serverCAFileName is the file in the agent's data directory that holds the
@@ -71,8 +74,14 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 		"path of libvirtd's Unix socket, with --driver libvirt")
 	cmd.Flags().StringVar(&opts.socketPath, "socket", "",
 		"path of the local unlock socket (default DATA/unlock.sock)")
-	cmd.Flags().DurationVar(&opts.poll, "poll", 5*time.Minute,
-		"time between client-initiated DM sessions, for example 30s or 5m")
+	cmd.Flags().DurationVar(&opts.poll, "poll", 0,
+		"time between client-initiated DM sessions, for example 30s or 5m "+
+			"(default 5m, or 1h with --notify-long-poll or --notify-udp)")
+	cmd.Flags().BoolVar(&opts.notifyLongPoll, "notify-long-poll", false,
+		"keep a long-poll open at the server so it can wake the agent at once (works behind NAT)")
+	cmd.Flags().StringVar(&opts.notifyUDP, "notify-udp", "",
+		"IP:port to receive Package #0 datagrams on, for example 127.0.0.1:2948; "+
+			"reported to the server at every session")
 	cmd.Flags().DurationVar(&opts.syncInterval, "sync-interval", 5*time.Second,
 		"time between checks of the hypervisor (VM states, lock enforcement)")
 	cmd.Flags().StringSliceVar(&opts.ensureVMs, "ensure-vm", nil,
@@ -153,15 +162,17 @@ func newAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) (*ag
 		return nil, nil, err
 	}
 	a, err := agent.New(agent.Config{
-		HTTPClient:   httpClient,
-		DataDir:      opts.dataDir,
-		Driver:       drv,
-		PollInterval: opts.poll,
-		SyncInterval: opts.syncInterval,
-		SocketPath:   opts.socketPath,
-		Logger:       logger,
-		Encoding:     opts.encoding,
-		Auth:         opts.auth,
+		HTTPClient:     httpClient,
+		DataDir:        opts.dataDir,
+		Driver:         drv,
+		PollInterval:   opts.poll,
+		NotifyLongPoll: opts.notifyLongPoll,
+		NotifyUDP:      opts.notifyUDP,
+		SyncInterval:   opts.syncInterval,
+		SocketPath:     opts.socketPath,
+		Logger:         logger,
+		Encoding:       opts.encoding,
+		Auth:           opts.auth,
 	})
 	if err != nil {
 		drv.Close()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/virmo/virmo/internal/tlsutil"
 	"github.com/virmo/virmo/server"
+	"github.com/virmo/virmo/server/notify"
 	"github.com/virmo/virmo/store/sqlite"
 )
 
@@ -25,6 +27,9 @@ type serverOptions struct {
 	publicURL string
 	serverID  string
 	tls       tlsServerOptions
+	// notifyHold and notifyUDPAllow configure Package #0 notifications.
+	notifyHold     time.Duration
+	notifyUDPAllow []string
 }
 
 // tlsServerOptions selects HTTPS for the server; an empty certFile means
@@ -62,6 +67,12 @@ secrets and device passwords) and DATA/admin.token (the operator token).`,
 		"base URL devices and operators reach the server at (default: http://LISTEN)")
 	cmd.Flags().StringVar(&opts.serverID, "server-id", "virmo",
 		"OMA DM ServerID this server gives devices at enrollment")
+	cmd.Flags().DurationVar(&opts.notifyHold, "notify-hold", notify.DefaultHold,
+		"how long GET /dm/notify stays open without a wake-up, at most 55s "+
+			"(below the 60 s write timeout)")
+	cmd.Flags().StringSliceVar(&opts.notifyUDPAllow, "notify-udp-allow", nil,
+		"network prefix (CIDR) Package #0 datagrams may be sent to, repeatable "+
+			"(default loopback only)")
 	cmd.Flags().StringVar(&opts.tls.certFile, "tls-cert", "",
 		"PEM certificate file; with --tls-key the server serves HTTPS")
 	cmd.Flags().StringVar(&opts.tls.keyFile, "tls-key", "",
@@ -119,16 +130,22 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 		baseURL = scheme + "://" + listener.Addr().String()
 	}
 
+	udpAllow, err := parseUDPAllow(opts)
+	if err != nil {
+		return nil, err
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(opts.dataDir, "server.db"))
 	if err != nil {
 		return nil, err
 	}
 	srv, err := server.New(ctx, server.Config{
-		DataDir:   opts.dataDir,
-		Store:     st,
-		PublicURL: baseURL,
-		ServerID:  opts.serverID,
-		Logger:    logger,
+		DataDir:        opts.dataDir,
+		Store:          st,
+		PublicURL:      baseURL,
+		ServerID:       opts.serverID,
+		Logger:         logger,
+		NotifyHold:     opts.notifyHold,
+		NotifyUDPAllow: udpAllow,
 	})
 	if err != nil {
 		st.Close()
@@ -165,4 +182,22 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 		return errors.Join(err, srv.Close(), st.Close())
 	}
 	return &runningServer{srv: srv, baseURL: baseURL, token: token, shutdown: shutdown}, nil
+}
+
+// parseUDPAllow checks --notify-hold and parses --notify-udp-allow; nil
+// means the server's default (loopback only).
+func parseUDPAllow(opts *serverOptions) ([]netip.Prefix, error) {
+	if opts.notifyHold > notify.DefaultHold {
+		return nil, fmt.Errorf("--notify-hold %s exceeds %s, the longest a reply may wait "+
+			"under the 60 s write timeout", opts.notifyHold, notify.DefaultHold)
+	}
+	var prefixes []netip.Prefix
+	for _, raw := range opts.notifyUDPAllow {
+		p, err := netip.ParsePrefix(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--notify-udp-allow %q: use a CIDR prefix such as 10.0.0.0/8", raw)
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	return prefixes, nil
 }
