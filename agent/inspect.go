@@ -25,3 +25,9 @@ func (a *Agent) Value(uri string) ([]byte, error) {
 	})
 	return value, err
 }
+
+// Reconcile brings the tree in line with the hypervisor once, as Run does
+// every SyncInterval. It must not run while Run runs.
+func (a *Agent) Reconcile(ctx context.Context) error {
+	return a.mo.Sync(ctx)
+}
