@@ -29,7 +29,7 @@ const (
 )
 
 // Limits of long-poll nonces. A device has at most maxNonces outstanding,
-// so a stranger who only knows its DevId cannot invalidate the nonce the
+// so a stranger who has only its DevId cannot invalidate the nonce the
 // agent holds with one request.
 const (
 	maxNonces = 4
