@@ -49,8 +49,8 @@ DATA, so a second run continues where the first stopped.`,
 		"directory for the server's and the agent's state")
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080",
 		"loopback TCP address (host:port) for the server; port 0 picks a free one")
-	cmd.Flags().DurationVar(&opts.poll, "poll", 2*time.Second,
-		"time between the agent's DM sessions")
+	cmd.Flags().DurationVar(&opts.poll, "poll", 30*time.Second,
+		"time between the agent's DM sessions when no notification arrives")
 	cmd.Flags().BoolVar(&opts.tls, "tls", false,
 		"serve HTTPS with a self-signed certificate; its CA is written to DATA/ca.pem")
 	cmd.Flags().StringVar(&opts.encoding, "encoding", "xml",
@@ -99,16 +99,19 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	defer running.shutdown()
 
 	agentOpts := &agentOptions{
-		dataDir:      filepath.Join(opts.dataDir, "agent"),
-		driver:       "sim",
-		socketPath:   filepath.Join(opts.dataDir, "agent", "unlock.sock"),
-		poll:         opts.poll,
-		syncInterval: time.Second,
-		ensureVMs:    []string{"vm1", "vm2"},
-		vmMemoryMiB:  64,
-		vmVCPUs:      1,
-		encoding:     opts.encoding,
-		auth:         opts.auth,
+		dataDir:    filepath.Join(opts.dataDir, "agent"),
+		driver:     "sim",
+		socketPath: filepath.Join(opts.dataDir, "agent", "unlock.sock"),
+		poll:       opts.poll,
+		// The server wakes the agent over the long-poll channel whenever
+		// it queues a command, so polling is only the fallback.
+		notifyLongPoll: true,
+		syncInterval:   time.Second,
+		ensureVMs:      []string{"vm1", "vm2"},
+		vmMemoryMiB:    64,
+		vmVCPUs:        1,
+		encoding:       opts.encoding,
+		auth:           opts.auth,
 	}
 	if err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile, opts.auth); err != nil {
 		return err

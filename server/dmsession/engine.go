@@ -85,8 +85,8 @@ func New(cfg Config) *Engine {
 		cfg.Now = time.Now
 	}
 	return &Engine{
-		cfg: cfg,
-		log: cfg.Logger,
+		cfg:    cfg,
+		log:    cfg.Logger,
 		codecs: defaultCodecs(),
 		locks:  newSessionLocks(),
 	}
