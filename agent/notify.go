@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,12 +50,10 @@ const (
 
 // Values of the long-poll protocol of the server's /dm/notify.
 const (
-	notifyPathSuffix   = "/notify"
-	notifyAuthScheme   = "SyncML-MD5"
-	notifyContentType  = "application/vnd.syncml.notification"
-	devInfoNotifyUDP   = "Ext/NotifyUDP"
-	wspPDUPush         = 0x06
-	wspContentTypeCode = 0x80 | 0x44
+	notifyPathSuffix  = "/notify"
+	notifyAuthScheme  = "SyncML-MD5"
+	notifyContentType = "application/vnd.syncml.notification"
+	devInfoNotifyUDP  = "Ext/NotifyUDP"
 )
 
 // notifier is the agent's side of Package #0: it verifies triggers from
@@ -63,13 +62,22 @@ type notifier struct {
 	a        *Agent
 	verified chan string
 
+	// backoff returns the wait before the next long-poll after the given
+	// number of consecutive failures: notifyBackoff outside tests.
+	backoff func(failures int) time.Duration
+
 	mu     sync.Mutex
 	seen   map[uint16]time.Time
 	nonces [][]byte
 }
 
 func newNotifier(a *Agent) *notifier {
-	return &notifier{a: a, verified: make(chan string, 8), seen: map[uint16]time.Time{}}
+	return &notifier{
+		a:        a,
+		verified: make(chan string, 8),
+		backoff:  notifyBackoff,
+		seen:     map[uint16]time.Time{},
+	}
 }
 
 // notificationsOn reports whether cfg turns on any notification transport.
@@ -105,35 +113,68 @@ func (a *Agent) devInfoWithNotify(cmd syncml.Command) syncml.Command {
 	return cmd
 }
 
-// checkTrigger decodes and verifies a Package #0 against the DM account. It
-// returns the SessionID of the notified session, or an error saying why
-// the trigger is dropped. The error never contains a digest or nonce.
-func (n *notifier) checkTrigger(msg []byte, acc dmacc.Account) (string, error) {
-	t, _, err := notification.Decode(msg)
+// verifyTrigger decodes a Package #0 and verifies it against the DM
+// account: the ServerID must be the account's, and the digest must be keyed
+// with the server password and the stored server nonce, the fallback nonce
+// or one of the replaced server nonces. usedFallback reports that only the
+// fallback nonce matched. The error never contains a digest or nonce.
+func verifyTrigger(msg []byte, acc dmacc.Account, replaced [][]byte) (
+	t notification.Trigger, usedFallback bool, err error) {
+	t, _, err = notification.Decode(msg)
 	if err != nil {
-		return "", err
+		return notification.Trigger{}, false, err
 	}
 	if t.ServerID != acc.ServerID {
-		return "", fmt.Errorf("trigger is for server %q, the DM account is for %q",
-			t.ServerID, acc.ServerID)
+		return notification.Trigger{}, false, fmt.Errorf(
+			"trigger is for server %q, the DM account is for %q", t.ServerID, acc.ServerID)
 	}
 	usedFallback, ok := notification.VerifyWithFallback(msg, acc.ServerPassword, acc.ServerNonce)
-	if !ok {
-		n.mu.Lock()
-		for _, nonce := range n.nonces {
-			ok = ok || notification.Verify(msg, acc.ServerPassword, nonce)
-		}
-		n.mu.Unlock()
+	for _, nonce := range replaced {
+		ok = ok || notification.Verify(msg, acc.ServerPassword, nonce)
 	}
 	if !ok {
-		return "", errors.New("trigger digest does not match the server password and nonce")
+		return notification.Trigger{}, false, errors.New(
+			"trigger digest does not match the server password and nonce")
+	}
+	return t, usedFallback, nil
+}
+
+// checkTrigger verifies a Package #0 against the DM account and the server
+// nonces the agent replaced recently. It returns the trigger, or an error
+// saying why the trigger is dropped.
+func (n *notifier) checkTrigger(msg []byte, acc dmacc.Account) (notification.Trigger, error) {
+	n.mu.Lock()
+	replaced := slices.Clone(n.nonces)
+	n.mu.Unlock()
+
+	t, usedFallback, err := verifyTrigger(msg, acc, replaced)
+	if err != nil {
+		return notification.Trigger{}, err
 	}
 	if usedFallback {
 		// NOTE: the session still authenticates with the stored nonces;
 		// a server that lost them challenges with fresh ones.
 		n.a.log.Info("notification verified with the fallback nonce", "server", acc.ServerID)
 	}
-	return notification.SessionIDString(t.SessionID), nil
+	return t, nil
+}
+
+// firstSeen records that a trigger for sessionID arrived at now. It returns
+// false when one for the same sessionID arrived within notifyDedupWindow
+// before, and forgets the session ids older than the window.
+func (n *notifier) firstSeen(sessionID uint16, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if last, ok := n.seen[sessionID]; ok && now.Sub(last) < notifyDedupWindow {
+		return false
+	}
+	for sid, at := range n.seen {
+		if now.Sub(at) >= notifyDedupWindow {
+			delete(n.seen, sid)
+		}
+	}
+	n.seen[sessionID] = now
+	return true
 }
 
 // handle verifies one Package #0 and queues its session. An invalid
@@ -146,29 +187,15 @@ func (n *notifier) handle(msg []byte, transport string) {
 		log.Warn("drop notification: no DM account", "err", err)
 		return
 	}
-	id, err := n.checkTrigger(msg, acc)
+	t, err := n.checkTrigger(msg, acc)
 	if err != nil {
 		log.Warn("drop notification", "err", err)
 		return
 	}
-
-	t, _, _ := notification.Decode(msg)
-	now := time.Now()
-	n.mu.Lock()
-	last, dup := n.seen[t.SessionID]
-	dup = dup && now.Sub(last) < notifyDedupWindow
-	if !dup {
-		for sid, at := range n.seen {
-			if now.Sub(at) >= notifyDedupWindow {
-				delete(n.seen, sid)
-			}
-		}
-		n.seen[t.SessionID] = now
-	}
-	n.mu.Unlock()
-	if dup {
+	if !n.firstSeen(t.SessionID, time.Now()) {
 		return
 	}
+	id := notification.SessionIDString(t.SessionID)
 
 	select {
 	case n.verified <- id:
@@ -263,46 +290,6 @@ func (a *Agent) serveNotifyUDP(ctx context.Context, conn *net.UDPConn) {
 	}
 }
 
-// parsePush returns the Package #0 inside a connectionless WSP Push PDU:
-// transaction id, PDU type 0x06, the headers length as a uintvar, the
-// content type (code 0x44 or its text form) and the other headers.
-func parsePush(pdu []byte) ([]byte, error) {
-	if len(pdu) < 4 || pdu[1] != wspPDUPush {
-		return nil, errors.New("datagram is not a WSP Push PDU")
-	}
-	headersLen, size, ok := readUintvar(pdu[2:])
-	if !ok {
-		return nil, errors.New("WSP Push has an invalid headers length")
-	}
-	start := 2 + size
-	if headersLen == 0 || headersLen > uint64(len(pdu)-start) {
-		return nil, errors.New("WSP Push headers run past the end of the datagram")
-	}
-	headers := pdu[start : start+int(headersLen)]
-	body := pdu[start+int(headersLen):]
-	textType := notifyContentType + "\x00"
-	if headers[0] != wspContentTypeCode && !strings.HasPrefix(string(headers), textType) {
-		return nil, errors.New("WSP Push content type is not application/vnd.syncml.notification")
-	}
-	if len(body) > maxNotificationSize {
-		return nil, fmt.Errorf("notification of %d bytes exceeds %d", len(body), maxNotificationSize)
-	}
-	return body, nil
-}
-
-// readUintvar decodes a WSP variable-length unsigned integer of at most 5
-// octets and returns it with the number of octets read.
-func readUintvar(b []byte) (uint64, int, bool) {
-	var v uint64
-	for i := 0; i < len(b) && i < 5; i++ {
-		v = v<<7 | uint64(b[i]&0x7f)
-		if b[i]&0x80 == 0 {
-			return v, i + 1, true
-		}
-	}
-	return 0, 0, false
-}
-
 // longPollLoop keeps a long-poll open at the server until ctx is done,
 // reconnecting at once after an answer and after an exponential, jittered
 // backoff after a failure.
@@ -317,7 +304,7 @@ func (a *Agent) longPollLoop(ctx context.Context) {
 		}
 		if err != nil {
 			failures++
-			wait := notifyBackoff(failures)
+			wait := a.notify.backoff(failures)
 			if failures == 1 || failures%10 == 0 {
 				a.log.Info("notification long-poll failed; reconnecting after backoff",
 					"failures", failures, "wait", wait, "err", err)
