@@ -52,7 +52,7 @@ func (s *session) executeCommand(ctx context.Context, ds dmtree.Session,
 		answers = append(answers, s.dropObject("the server sent another command"))
 	}
 	if s.object == nil && !hasMoreData(c) {
-		return append(answers, s.a.tree.Execute(ctx, ds, c)...)
+		return append(answers, s.limitGetResults(c, s.a.tree.Execute(ctx, ds, c))...)
 	}
 	return append(answers, s.takeChunk(ctx, ds, c)...)
 }

@@ -55,6 +55,12 @@ type session struct {
 
 	// object is the large object being received in chunks, nil when none.
 	object *largeObject
+	// outbound is the Results object being sent in chunks, nil when none.
+	outbound *outboundObject
+	// peerMaxMsgSize and peerMaxObjSize are the server's limits from its
+	// SyncHdr Meta, 0 until it sends them.
+	peerMaxMsgSize int
+	peerMaxObjSize int
 }
 
 // runSession opens a session with the server of the account, announcing it
@@ -137,6 +143,7 @@ func (s *session) run(ctx context.Context) error {
 
 	retried := false
 	for {
+		s.takePeerLimits(in.msg)
 		serverOK := s.verifyServer(in)
 		hs := findHeaderStatus(in.msg, strconv.Itoa(s.msgID))
 		if hs == nil {
@@ -207,10 +214,10 @@ func (s *session) run(ctx context.Context) error {
 
 		// A message that needs no response ends the session, because the
 		// client must not send a message with only the SyncHdr Status.
-		if len(answers) == 0 && in.msg.Body.Final {
+		if len(answers) == 0 && in.msg.Body.Final && s.outbound == nil {
 			return nil
 		}
-		if limit := s.a.messageLimit(); s.msgID >= limit {
+		if limit := s.a.messageLimit() + s.sendLimit(); s.msgID >= limit {
 			return fmt.Errorf("session exceeded %d messages; ending it", limit)
 		}
 		if out, err = s.reply(in.msg, answers); err != nil {
@@ -236,15 +243,51 @@ func (s *session) package1() (*outgoing, error) {
 }
 
 // reply builds the answer to the server message in: the Status for its
-// SyncHdr with a fresh server nonce, the answers to its commands, and the
-// alerts queued since the last message.
+// SyncHdr with a fresh server nonce, the answers to its commands, the
+// alerts queued since the last message and, when the reply would exceed
+// the server's MaxMsgSize, the next chunk of the largest Results.
 func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing, error) {
 	nonce, err := s.newServerNonce()
 	if err != nil {
 		return nil, err
 	}
+	s.checkChunkStatus(in)
 
 	s.msgID++
+	out, err := s.replyCommands(in, answers, nonce)
+	if err != nil {
+		return nil, err
+	}
+	if s.outbound == nil && !s.fitsPeer(out) {
+		if i := largestResults(answers); i >= 0 {
+			s.startOutbound(answers[i])
+			rest := append(answers[:i:i], answers[i+1:]...)
+			if out, err = s.replyCommands(in, rest, nonce); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.outbound != nil {
+		s.addChunk(out)
+	}
+
+	switch {
+	case s.outbound != nil:
+		// Our package continues: the server answers the chunk with 213
+		// and asks for the next message with Alert 1222.
+		out.more = true
+	case !in.Body.Final && !requestsNextMessage(in):
+		// The server's package continues in its next message.
+		out.add(sessionAlert(syncml.AlertNextMessage))
+		out.more = true
+	}
+	return out, nil
+}
+
+// replyCommands returns a reply holding the SyncHdr Status, answers and
+// the queued alerts.
+func (s *session) replyCommands(in *syncml.Message, answers []syncml.Command,
+	nonce []byte) (*outgoing, error) {
 	out := newOutgoing(s.header())
 	code := syncml.StatusAuthAccepted
 	if s.auth == AuthHMAC {
@@ -257,11 +300,6 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 	}
 	if err := s.addQueuedAlerts(out, false); err != nil {
 		return nil, err
-	}
-	if !in.Body.Final {
-		// The server's package continues in its next message.
-		out.add(sessionAlert(syncml.AlertNextMessage))
-		out.more = true
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/virmo/virmo/store"
 	"github.com/virmo/virmo/syncml"
+	"github.com/virmo/virmo/wbxml"
 )
 
 // Defaults of Config.MaxMsgSize and Config.MaxObjSize, in bytes.
@@ -30,11 +31,12 @@ const refNotice = "notice"
 // command again from the queue, so session state never holds the value.
 type outboundObject struct {
 	Seq int64 `json:"seq"`
-	// Offset is how many bytes of the Item's wire text were sent; Total is
-	// the length of the whole text, the Meta Size of the first chunk.
+	// Offset is how many bytes of the Item's wire form were sent: of the
+	// text in XML, of the raw bytes of a b64 value in WBXML. Total is the
+	// whole length, the Meta Size of the first chunk.
 	Offset int `json:"off"`
 	Total  int `json:"total"`
-	// Digest is the SHA-256 of the wire text, so a payload changed between
+	// Digest is the SHA-256 of the wire form, so a payload changed between
 	// messages is detected instead of sent half old, half new.
 	Digest []byte `json:"sha"`
 	// Ref is "MsgID/CmdID" of the last chunk sent, Status its Status (0
@@ -50,6 +52,28 @@ type inboundObject struct {
 	Source string `json:"src"`
 	Total  int    `json:"total"`
 	Data   string `json:"data"`
+	// Opaque marks a b64 value received over WBXML as OPAQUE chunks. Total
+	// then counts raw bytes, and RawData, which JSON keeps intact as
+	// base64, takes the place of Data.
+	Opaque  bool   `json:"opaque,omitempty"`
+	RawData []byte `json:"raw,omitempty"`
+}
+
+// opaqueBinary reports whether the device sent this message in WBXML,
+// where b64 values travel as OPAQUE raw bytes. The body decides because
+// the codec that decoded it matched its form.
+func (t *turn) opaqueBinary() bool {
+	return wbxml.IsWBXML(t.req.body)
+}
+
+// wireItem returns it in the form the reply's codec sends. In WBXML a b64
+// value becomes OPAQUE raw bytes with Format bin, so Meta Size, chunk
+// lengths and MaxObjSize count raw bytes as the device receives them.
+func (t *turn) wireItem(it syncml.Item) syncml.Item {
+	if t.opaqueBinary() {
+		b64ToOpaque(&it)
+	}
+	return it
 }
 
 // sizeMeta returns the SyncHdr Meta that advertises the server's limits.
@@ -112,6 +136,7 @@ func (t *turn) objectTooLarge(c syncml.Command) int {
 		return 0
 	}
 	for _, it := range c.Items {
+		it = t.wireItem(it)
 		if it.Data != nil && len(it.Data.Value) > t.st.MaxObjSize {
 			return len(it.Data.Value)
 		}
@@ -127,6 +152,7 @@ func (t *turn) objectTooLarge(c syncml.Command) int {
 // startOutbound sends the first chunk of the queued command cmd, already
 // built as c, and records the transfer in the session.
 func (t *turn) startOutbound(cmd store.Command, c syncml.Command, sc *sentCommand) error {
+	c.Items = []syncml.Item{t.wireItem(c.Items[0])}
 	text := c.Items[0].Data.Value
 	digest := sha256.Sum256([]byte(text))
 	t.st.Outbound = &outboundObject{Seq: cmd.Seq, Total: len(text), Digest: digest[:]}
@@ -164,6 +190,7 @@ func (t *turn) continueOutbound() (bool, error) {
 	if err != nil {
 		return false, t.failOutbound(cmd, err)
 	}
+	c.Items = []syncml.Item{t.wireItem(c.Items[0])}
 	digest := sha256.Sum256([]byte(c.Items[0].Data.Value))
 	if !bytes.Equal(digest[:], ob.Digest) {
 		return false, t.finishCommand(cmd, store.CommandFailed, 0, "",
@@ -217,16 +244,18 @@ func (t *turn) sendChunk(cmd store.Command, c syncml.Command, sc *sentCommand) e
 
 // largestChunk returns the length of the longest prefix of rest that fits
 // in the reply as a chunk with MoreData, by binary search on the encoded
-// size. It cuts only at rune starts, and for b64 data at multiples of 4,
-// so each chunk is valid on its own; 0 means not even one unit fits.
+// size. It cuts text only at rune starts, and b64 text at multiples of 4,
+// so each chunk is valid on its own. OPAQUE raw bytes are cut anywhere.
+// 0 means not even one unit fits.
 func (t *turn) largestChunk(c syncml.Command, rest string, ob *outboundObject) int {
 	unit := 1
 	if m := c.Items[0].Meta; m != nil && m.Format == formatB64 {
 		unit = 4
 	}
+	opaque := c.Items[0].Data.Opaque
 	cut := func(n int) int {
 		n -= n % unit
-		for n > 0 && n < len(rest) && !utf8.RuneStart(rest[n]) {
+		for !opaque && n > 0 && n < len(rest) && !utf8.RuneStart(rest[n]) {
 			n--
 		}
 		return n
@@ -265,7 +294,7 @@ func chunkCommand(c syncml.Command, data string, first bool, total int, more boo
 	if meta != (syncml.Meta{}) {
 		it.Meta = &meta
 	}
-	it.Data = &syncml.Data{Value: data}
+	it.Data = &syncml.Data{Value: data, Opaque: it.Data.Opaque}
 	it.MoreData = more
 	c.Items = []syncml.Item{it}
 	return c

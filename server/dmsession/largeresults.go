@@ -1,6 +1,7 @@
 package dmsession
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -62,14 +63,19 @@ func (t *turn) takeResultItem(seq int64, c *syncml.Command, it syncml.Item) (str
 				"results of %d bytes exceed the server's MaxObjSize %d", total, t.e.cfg.MaxObjSize))
 			return "", false
 		}
-		in = &inboundObject{Seq: seq, Source: source, Total: total}
+		in = &inboundObject{Seq: seq, Source: source, Total: total,
+			Opaque: t.opaqueBinary() && isB64(it)}
 		t.st.Inbound = in
 	}
 
-	in.Data += itemData(it)
-	if len(in.Data) > in.Total || (!it.MoreData && len(in.Data) != in.Total) {
+	received, err := in.add(it)
+	if err != nil {
+		t.rejectResults(seq, c, syncml.StatusSizeMismatch, err.Error())
+		return "", false
+	}
+	if received > in.Total || (!it.MoreData && received != in.Total) {
 		reason := fmt.Sprintf("results are %d bytes, Meta Size announced %d",
-			len(in.Data), in.Total)
+			received, in.Total)
 		t.rejectResults(seq, c, syncml.StatusSizeMismatch, reason)
 		return "", false
 	}
@@ -78,7 +84,35 @@ func (t *turn) takeResultItem(seq int64, c *syncml.Command, it syncml.Item) (str
 		return "", false
 	}
 	t.st.Inbound = nil
+	if in.Opaque {
+		return base64.StdEncoding.EncodeToString(in.RawData), true
+	}
 	return in.Data, true
+}
+
+// add appends the data of a chunk and returns the length received so far.
+// An OPAQUE chunk reaches here as b64 text, which decodeWBXML made of
+// its raw bytes, so it is decoded back: base64 chunks cannot be joined as
+// text because each may end in padding.
+func (in *inboundObject) add(it syncml.Item) (int, error) {
+	if !in.Opaque {
+		in.Data += itemData(it)
+		return len(in.Data), nil
+	}
+	chunk := []byte(itemData(it))
+	if isB64(it) {
+		raw, err := base64.StdEncoding.DecodeString(itemData(it))
+		if err != nil {
+			return 0, fmt.Errorf("chunk of binary results is not valid base64: %w", err)
+		}
+		chunk = raw
+	}
+	in.RawData = append(in.RawData, chunk...)
+	return len(in.RawData), nil
+}
+
+func isB64(it syncml.Item) bool {
+	return it.Meta != nil && it.Meta.Format == formatB64
 }
 
 // rejectResults answers a Results chunk with code, drops the object and
@@ -95,7 +129,7 @@ func (t *turn) interruptInbound(reason string) {
 	in := t.st.Inbound
 	t.st.Inbound = nil
 	t.e.log.Warn("drop chunked results", "device", t.device.ID,
-		"session", t.in.Header.SessionID, "cmd", in.Seq, "received", len(in.Data),
+		"session", t.in.Header.SessionID, "cmd", in.Seq, "received", len(in.Data)+len(in.RawData),
 		"total", in.Total, "reason", reason)
 	alert := syncml.Command{
 		Name: syncml.CmdAlert,
