@@ -7,12 +7,17 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
 // notifyRounds is how many locks each transport variant measures.
 const notifyRounds = 20
+
+// notifyMinInterval is the agent's default NotifyMinInterval: it starts
+// two notified sessions at least this far apart.
+const notifyMinInterval = time.Second
 
 func TestNotifiedLockReachesIdleAgent(t *testing.T) {
 	cases := []struct {
@@ -29,12 +34,18 @@ func TestNotifiedLockReachesIdleAgent(t *testing.T) {
 			// for the test to end.
 			f.agentArgs = append([]string{"agent", "--data", f.agentDir, "--poll", "1h",
 				"--sync-interval", "500ms", "--ensure-vm", "vm1"}, tc.args(t)...)
-			f.startAgent(t)
+			agent := f.startAgent(t)
 			vm := waitVM(t, f.env, "vm1", "reported running", func(r vmRow) bool { return r.State == "running" })
 
 			api := apiClient{base: f.env.server, token: f.env.token}
 			var delays []time.Duration
 			for range notifyRounds {
+				// Space the rounds so the lock's session neither waits for
+				// the previous session to end nor for the agent's rate limit:
+				// otherwise the delay measures NotifyMinInterval.
+				waitSessionsEnded(t, agent)
+				time.Sleep(notifyMinInterval)
+
 				start := time.Now()
 				api.post(t, "/api/v1/devices/"+vm.Device+"/vms/vm1/lock", `{"user_unlock":false}`)
 				api.waitLockState(t, vm.Device, "locked")
@@ -49,6 +60,18 @@ func TestNotifiedLockReachesIdleAgent(t *testing.T) {
 				delays[0], delays[len(delays)-1])
 		})
 	}
+}
+
+// waitSessionsEnded waits until every DM session the agent logged as
+// started has also ended or failed.
+func waitSessionsEnded(t *testing.T, agent *process) {
+	t.Helper()
+	waitFor(t, "the agent's DM sessions to end", func() bool {
+		logs := agent.logs.String()
+		started := strings.Count(logs, "DM session started")
+		finished := strings.Count(logs, "DM session ended") + strings.Count(logs, "DM session failed")
+		return started == finished
+	})
 }
 
 // freeUDPAddr returns a loopback UDP address that was free a moment ago.
