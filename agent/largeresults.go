@@ -74,8 +74,8 @@ func (s *session) opaqueData(it syncml.Item) (string, bool) {
 	return string(raw), true
 }
 
-// limitGetResults answers a Get with 413 and drops its Results when an
-// Item is larger than the server's MaxObjSize, which the server would
+// limitGetResults sets the Get's Status to 413 and drops its Results when
+// an Item is larger than the server's MaxObjSize, which the server would
 // reject anyway.
 func (s *session) limitGetResults(get syncml.Command, answers []syncml.Command) []syncml.Command {
 	if get.Name != syncml.CmdGet || s.peerMaxObjSize <= 0 {
@@ -108,8 +108,8 @@ func (s *session) limitGetResults(get syncml.Command, answers []syncml.Command) 
 	return kept
 }
 
-// checkChunkStatus drops the object being sent unless the server
-// answered its last chunk with 213.
+// checkChunkStatus drops the object being sent unless the server returned
+// Status 213 for its last chunk.
 func (s *session) checkChunkStatus(in *syncml.Message) {
 	ob := s.outbound
 	if ob == nil {
@@ -253,7 +253,7 @@ func (s *session) fitsPeer(out *outgoing, extra ...syncml.Command) bool {
 	return err == nil && len(body) <= s.peerMaxMsgSize
 }
 
-// requestsNextMessage reports whether in asks for the agent's next
+// requestsNextMessage reports whether in requests the agent's next
 // message with Alert 1222.
 func requestsNextMessage(in *syncml.Message) bool {
 	for _, c := range in.Body.Commands {

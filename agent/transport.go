@@ -29,8 +29,8 @@ func (s *session) exchange(ctx context.Context, out *outgoing) (*reply, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode message %d: %w", s.msgID, err)
 	}
-	// NOTE: the server's MaxMsgSize is not honoured: a message that is too
-	// large for the server is sent whole and the server rejects it.
+	// NOTE: reply splits only a Results with one Item to fit the server's
+	// MaxMsgSize. Any other message too large for the server is sent whole.
 
 	msgID := out.msg.Header.MsgID
 	s.alertsByMsg[msgID] = out.alerts
