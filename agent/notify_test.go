@@ -2,13 +2,23 @@ package agent
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/binary"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/virmo/virmo/dmauth"
 	"github.com/virmo/virmo/mo/dmacc"
 	"github.com/virmo/virmo/notification"
+	"github.com/virmo/virmo/server/notify"
 )
 
 // mustTrigger returns a Package #0 from the test server for sessionID,
@@ -195,5 +205,316 @@ func TestNotifierKeepsLastReplacedNonces(t *testing.T) {
 	if !strings.Contains(ta.logs.String(), "drop notification") {
 		t.Errorf("trigger keyed with a nonce replaced %d times ago was not dropped:\n%s",
 			serverNonceHistory+1, ta.logs.String())
+	}
+}
+
+// pollEvent records one long-poll request the test server answered.
+type pollEvent struct {
+	presented []byte // nonce in the request's Authorization, nil without one
+	status    int
+	issued    []byte // nonce the answer carried for the next request
+}
+
+// pollAnswer is a scripted answer to an authenticated long-poll: a status
+// and, for 200, the Package #0 that body returns.
+type pollAnswer struct {
+	status int
+	body   func() []byte
+}
+
+// longPollServer implements the server's side of GET /dm/notify: nonces it
+// issued work once, a request without a valid credential gets 401 with a
+// fresh nonce, and authenticated requests get the scripted answers in
+// order. Once the script is used up it holds requests until they are
+// cancelled.
+type longPollServer struct {
+	t      *testing.T
+	events chan pollEvent
+
+	mu      sync.Mutex
+	issued  map[string]bool
+	answers []pollAnswer
+	counter int
+}
+
+// newLongPollDMServer returns a scripted DM server that also serves
+// GET /dm/notify with lp.
+func newLongPollDMServer(t *testing.T, answers ...pollAnswer) (*dmServer, *longPollServer) {
+	lp := &longPollServer{t: t, events: make(chan pollEvent, 64), issued: map[string]bool{},
+		answers: answers}
+	d := &dmServer{t: t}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/enroll", d.enroll)
+	mux.HandleFunc("POST /dm", d.dm)
+	mux.Handle("GET /dm/notify", lp)
+	d.srv = httptest.NewServer(mux)
+	t.Cleanup(d.srv.Close)
+	return d, lp
+}
+
+func (lp *longPollServer) newNonce() []byte {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	lp.counter++
+	nonce := []byte(fmt.Sprintf("poll-nonce-%03d", lp.counter))
+	lp.issued[string(nonce)] = true
+	return nonce
+}
+
+// take reports whether the request carries a valid credential over a nonce
+// still outstanding, and uses the nonce up.
+func (lp *longPollServer) take(c notify.Credential) bool {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if !lp.issued[string(c.Nonce)] || c.DevID != testDevID || c.Username != testClientUser ||
+		c.Digest != dmauth.MD5Digest(testClientUser, testClientPassword, c.Nonce) {
+		return false
+	}
+	delete(lp.issued, string(c.Nonce))
+	return true
+}
+
+func (lp *longPollServer) nextAnswer() (pollAnswer, bool) {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if len(lp.answers) == 0 {
+		return pollAnswer{}, false
+	}
+	a := lp.answers[0]
+	lp.answers = lp.answers[1:]
+	return a, true
+}
+
+func (lp *longPollServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if got := r.URL.Query().Get("wait"); got != strconv.Itoa(notifyWait) {
+		lp.t.Errorf("long-poll wait = %q, want %d", got, notifyWait)
+	}
+	var presented []byte
+	cred, err := notify.ParseAuthorization(r.Header.Get("Authorization"))
+	if err == nil {
+		presented = cred.Nonce
+	}
+	if err != nil || !lp.take(cred) {
+		lp.answer(w, presented, http.StatusUnauthorized, nil)
+		return
+	}
+
+	a, ok := lp.nextAnswer()
+	if !ok {
+		<-r.Context().Done()
+		return
+	}
+	var body []byte
+	if a.body != nil {
+		body = a.body()
+	}
+	lp.answer(w, presented, a.status, body)
+}
+
+// answer writes status and records the event. A 401 carries a fresh nonce
+// in WWW-Authenticate, a 200 or 204 one in Authentication-Info nextnonce.
+func (lp *longPollServer) answer(w http.ResponseWriter, presented []byte, status int, body []byte) {
+	var issued []byte
+	switch status {
+	case http.StatusUnauthorized:
+		issued = lp.newNonce()
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`%s realm="virmo", nonce="%s"`,
+			notifyAuthScheme, base64.StdEncoding.EncodeToString(issued)))
+	case http.StatusOK, http.StatusNoContent:
+		issued = lp.newNonce()
+		w.Header().Set("Authentication-Info", fmt.Sprintf(`nextnonce="%s"`,
+			base64.StdEncoding.EncodeToString(issued)))
+	}
+	if body != nil {
+		w.Header().Set("Content-Type", notifyContentType)
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+	lp.events <- pollEvent{presented: presented, status: status, issued: issued}
+}
+
+// nextEvent returns the next long-poll request the server answered.
+func (lp *longPollServer) nextEvent(t *testing.T) pollEvent {
+	t.Helper()
+	select {
+	case e := <-lp.events:
+		return e
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent sent no further long-poll request")
+		return pollEvent{}
+	}
+}
+
+// runLongPollLoop runs the agent's long-poll loop until the test ends and
+// records the failure counts it backs off for, waiting no time.
+func runLongPollLoop(t *testing.T, ta *testAgent) <-chan int {
+	failures := make(chan int)
+	ctx, cancel := context.WithCancel(context.Background())
+	ta.notify.backoff = func(n int) time.Duration {
+		select {
+		case failures <- n:
+		case <-ctx.Done():
+		}
+		return 0
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ta.longPollLoop(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return failures
+}
+
+func TestLongPollReconnectsAndAnswersChallenges(t *testing.T) {
+	srv, lp := newLongPollDMServer(t,
+		pollAnswer{status: http.StatusNoContent},
+		pollAnswer{status: http.StatusUnauthorized}, // the server forgot the nonce
+		pollAnswer{status: http.StatusNoContent},
+	)
+	ta := newTestAgent(t, srv, func(c *Config) { c.NotifyLongPoll = true })
+	failures := runLongPollLoop(t, ta)
+
+	want := []struct {
+		name       string
+		status     int
+		authorized bool
+	}{
+		{"first request, no nonce yet", http.StatusUnauthorized, false},
+		{"retry with the challenge nonce", http.StatusNoContent, true},
+		{"reconnect with nextnonce", http.StatusUnauthorized, true},
+		{"retry with the fresh nonce", http.StatusNoContent, true},
+		{"reconnect with nextnonce again", 0, true},
+	}
+	var previous pollEvent
+	for i, w := range want {
+		var e pollEvent
+		if w.status != 0 {
+			e = lp.nextEvent(t)
+		} else {
+			// The script is used up, so the server holds this request;
+			// wait until its nonce is used up instead.
+			waitNonceTaken(t, lp, previous.issued)
+			e.presented = previous.issued
+		}
+		if e.status != w.status {
+			t.Errorf("request %d (%s): status %d, want %d", i+1, w.name, e.status, w.status)
+		}
+		if !w.authorized {
+			if e.presented != nil {
+				t.Errorf("request %d (%s) sent a nonce it was never given", i+1, w.name)
+			}
+		} else if !bytes.Equal(e.presented, previous.issued) {
+			t.Errorf("request %d (%s) used nonce %q, want %q from the previous answer",
+				i+1, w.name, e.presented, previous.issued)
+		}
+		previous = e
+	}
+	select {
+	case n := <-failures:
+		t.Errorf("long-poll backed off after %d failures, want no failure", n)
+	default:
+	}
+}
+
+// waitNonceTaken waits until the agent has presented nonce to the server.
+func waitNonceTaken(t *testing.T, lp *longPollServer, nonce []byte) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lp.mu.Lock()
+		outstanding := lp.issued[string(nonce)]
+		lp.mu.Unlock()
+		if !outstanding {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent never used nonce %q", nonce)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestLongPollBackoffResetsAfterSuccess(t *testing.T) {
+	srv, lp := newLongPollDMServer(t,
+		pollAnswer{status: http.StatusServiceUnavailable},
+		pollAnswer{status: http.StatusNoContent},
+		pollAnswer{status: http.StatusServiceUnavailable},
+	)
+	ta := newTestAgent(t, srv, func(c *Config) { c.NotifyLongPoll = true })
+	failures := runLongPollLoop(t, ta)
+
+	for i, want := range []int{1, 1} {
+		select {
+		case n := <-failures:
+			if n != want {
+				t.Errorf("backoff %d after %d consecutive failures, want %d", i+1, n, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no backoff %d; log:\n%s", i+1, ta.logs.String())
+		}
+	}
+	// The 503 dropped the nonce, so the agent asked for a new one.
+	var statuses []int
+	for range 5 {
+		statuses = append(statuses, lp.nextEvent(t).status)
+	}
+	want := []int{401, 503, 401, 204, 503}
+	if !slices.Equal(statuses, want) {
+		t.Errorf("long-poll statuses = %v, want %v", statuses, want)
+	}
+}
+
+func TestLongPollServerDownBacksOff(t *testing.T) {
+	srv := newDMServer(t)
+	ta := newTestAgent(t, srv, func(c *Config) { c.NotifyLongPoll = true })
+	srv.srv.Close()
+	failures := runLongPollLoop(t, ta)
+
+	for want := 1; want <= 12; want++ {
+		select {
+		case n := <-failures:
+			if n != want {
+				t.Fatalf("backoff after %d consecutive failures, want %d", n, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no backoff after failure %d", want)
+		}
+	}
+	// Failures are logged on the first and every tenth, not each time.
+	logs := ta.logs.String()
+	if got := strings.Count(logs, "notification long-poll failed"); got != 2 {
+		t.Errorf("log has %d long-poll failures after 12, want 2:\n%s", got, logs)
+	}
+	checkNoSecretsLogged(t, ta)
+}
+
+func TestNotifyBackoffGrowsBounded(t *testing.T) {
+	previousMax := time.Duration(0)
+	for failures := 1; failures <= 25; failures++ {
+		ceiling := notifyMaxBackoff
+		if failures < 20 {
+			ceiling = min(notifyMinBackoff<<(failures-1), notifyMaxBackoff)
+		}
+		lo, hi := time.Duration(1<<62), time.Duration(0)
+		for range 200 {
+			d := notifyBackoff(failures)
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		if lo < ceiling/2 || hi > ceiling {
+			t.Errorf("notifyBackoff(%d) ranged %s to %s, want %s to %s",
+				failures, lo, hi, ceiling/2, ceiling)
+		}
+		if ceiling < notifyMaxBackoff && lo < previousMax {
+			t.Errorf("notifyBackoff(%d) went down to %s, below %s after one failure fewer",
+				failures, lo, previousMax)
+		}
+		previousMax = hi
+	}
+	if got := notifyBackoff(1); got > notifyMinBackoff {
+		t.Errorf("notifyBackoff(1) = %s, want at most %s", got, notifyMinBackoff)
 	}
 }
