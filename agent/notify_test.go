@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/virmo/virmo/mo/dmacc"
 	"github.com/virmo/virmo/notification"
 	"github.com/virmo/virmo/server/notify"
+	"github.com/virmo/virmo/syncml"
 )
 
 // mustTrigger returns a Package #0 from the test server for sessionID,
@@ -517,4 +520,137 @@ func TestNotifyBackoffGrowsBounded(t *testing.T) {
 	if got := notifyBackoff(1); got > notifyMinBackoff {
 		t.Errorf("notifyBackoff(1) = %s, want at most %s", got, notifyMinBackoff)
 	}
+}
+
+func TestLongPollTriggerStartsNotifiedSession(t *testing.T) {
+	const sessionID = 0x2B7
+	startupDone := make(chan struct{})
+	notifiedDone := make(chan struct{})
+	var ta *testAgent
+	storedNonce := func() []byte {
+		acc, err := ta.Agent.account()
+		if err != nil {
+			t.Errorf("read the DM account: %v", err)
+		}
+		return acc.ServerNonce
+	}
+	srv, _ := newLongPollDMServer(t, pollAnswer{status: http.StatusOK, body: func() []byte {
+		<-startupDone
+		return newTrigger(t, sessionID, testServerID, storedNonce())
+	}})
+	ta = newTestAgent(t, srv, func(c *Config) {
+		c.NotifyLongPoll = true
+		c.PollInterval = time.Hour
+		c.SyncInterval = time.Hour
+	})
+
+	var notified *syncml.Message
+	srv.script(
+		func(t *testing.T, raw []byte, in *syncml.Message) *syncml.Message {
+			defer close(startupDone)
+			return serverMessage(in, storedNonce(), hdrStatus(in, 212, nil))
+		},
+		func(t *testing.T, raw []byte, in *syncml.Message) *syncml.Message {
+			defer close(notifiedDone)
+			notified = in
+			return serverMessage(in, storedNonce(), hdrStatus(in, 212, nil))
+		},
+	)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ta.Run(ctx) }()
+	select {
+	case <-notifiedDone:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no notified session; log:\n%s", ta.logs.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	srv.done()
+
+	if got, want := notified.Header.SessionID, notification.SessionIDString(sessionID); got != want {
+		t.Errorf("notified session has SessionID %q, want %q from the trigger", got, want)
+	}
+	alert := findCommand(notified, syncml.CmdAlert, "")
+	if alert == nil {
+		t.Fatal("notified session's Package 1 has no Alert")
+	}
+	if alert.Data != strconv.Itoa(syncml.AlertServerInitiated) {
+		t.Errorf("notified session opens with Alert %s, want %d", alert.Data,
+			syncml.AlertServerInitiated)
+	}
+	checkNoSecretsLogged(t, ta)
+}
+
+func TestUDPListenerAcceptsPushes(t *testing.T) {
+	srv := newDMServer(t)
+	ta := newTestAgent(t, srv, func(c *Config) { c.NotifyUDP = "127.0.0.1:0" })
+	conn, err := ta.listenNotifyUDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := netip.ParseAddrPort(ta.notifyAddr)
+	if err != nil {
+		t.Fatalf("reported UDP address %q: %v", ta.notifyAddr, err)
+	}
+	if addr.Addr() != netip.MustParseAddr("127.0.0.1") || addr.Port() == 0 {
+		t.Errorf("reported UDP address = %s, want 127.0.0.1 with the port the kernel chose", addr)
+	}
+	replace := ta.devInfoWithNotify(syncml.Command{Name: syncml.CmdReplace})
+	if n := len(replace.Items); n != 1 || replace.Items[0].Source.LocURI != "./DevInfo/"+devInfoNotifyUDP ||
+		replace.Items[0].Data.Value != ta.notifyAddr {
+		t.Errorf("DevInfo Replace items = %+v, want ./DevInfo/%s = %s", replace.Items,
+			devInfoNotifyUDP, ta.notifyAddr)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ta.serveNotifyUDP(ctx, conn)
+	}()
+
+	sender, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	nonce := ta.account(t).ServerNonce
+	datagrams := [][]byte{
+		notify.EncodePush(1, newTrigger(t, 0x31, testServerID, nonce)),
+		[]byte("not a push"),
+		notify.EncodePush(2, newTrigger(t, 0x31, testServerID, nonce)), // repeat
+		notify.EncodePush(3, newTrigger(t, 0x32, testServerID, []byte("wrong-nonce"))),
+		notify.EncodePush(4, newTrigger(t, 0x33, testServerID, nonce)),
+	}
+	for _, d := range datagrams {
+		if _, err := sender.Write(d); err != nil {
+			t.Fatalf("send datagram: %v", err)
+		}
+	}
+
+	if id := receiveVerified(t, ta); id != "31" {
+		t.Errorf("first accepted session id = %q, want 31", id)
+	}
+	if id := receiveVerified(t, ta); id != "33" {
+		t.Errorf("second accepted session id = %q, want 33: the repeat, the garbage and the "+
+			"bad digest must be dropped", id)
+	}
+	cancel()
+	<-done
+
+	logs := ta.logs.String()
+	if !strings.Contains(logs, "drop notification datagram") {
+		t.Errorf("log does not report the garbage datagram:\n%s", logs)
+	}
+	if !strings.Contains(logs, "digest does not match") {
+		t.Errorf("log does not report the bad digest:\n%s", logs)
+	}
+	if strings.Contains(logs, "notification UDP socket failed") {
+		t.Errorf("closing the socket at shutdown was logged as a failure:\n%s", logs)
+	}
+	checkNoSecretsLogged(t, ta, nonce)
 }
