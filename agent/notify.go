@@ -161,7 +161,7 @@ func (n *notifier) checkTrigger(msg []byte, acc dmacc.Account) (notification.Tri
 
 // firstSeen records that a trigger for sessionID arrived at now. It returns
 // false when one for the same sessionID arrived within notifyDedupWindow
-// before, and forgets the session ids older than the window.
+// before, and deletes the session ids older than the window.
 func (n *notifier) firstSeen(sessionID uint16, now time.Time) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
