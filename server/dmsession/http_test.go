@@ -9,11 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virmo/virmo/internal/corpus"
 	"github.com/virmo/virmo/syncml"
 )
 
-// corpusDir holds real SyncML messages from public projects.
-const corpusDir = "../../../shared/corpus/messages"
+// corpusMessages returns the folder of real SyncML messages from public
+// projects, or skips the test when the corpus is missing.
+func corpusMessages(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(corpus.Dir(t), "messages")
+}
 
 func TestServeHTTPTransportErrors(t *testing.T) {
 	f := newFixture(t, 0)
@@ -80,10 +85,11 @@ func TestCorpusPackage1Replies(t *testing.T) {
 		"037-safekiddo-windowsphone81-client-pkg1-basic-single-line.xml",
 		"038-msmdm-windows-client-pkg1-alert1224-loginstatus-devinfo.xml",
 	}
+	dir := corpusMessages(t)
 	f := newFixture(t, 0)
 	for _, name := range files {
 		t.Run(name[:3], func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join(corpusDir, name))
+			body, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,13 +120,14 @@ func TestCorpusPackage1Replies(t *testing.T) {
 // FuzzServeHTTP sends arbitrary bodies to the engine. Every answer is 200
 // with valid SyncML, or 400 for a body that is not a usable message.
 func FuzzServeHTTP(f *testing.F) {
-	entries, err := os.ReadDir(corpusDir)
+	dir := corpusMessages(f)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".xml") {
-			data, err := os.ReadFile(filepath.Join(corpusDir, e.Name()))
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 			if err != nil {
 				f.Fatal(err)
 			}
