@@ -77,9 +77,8 @@ func hashToken(token string) string {
 // authenticate checks the request's bearer token against the stored hash
 // in constant time.
 func (s *Server) authenticate(r *http.Request) error {
-	header := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
 		return unauthorized("missing bearer token; send the header " +
 			"\"Authorization: Bearer <token>\" with the token from the server's admin.token file")
 	}
@@ -92,10 +91,21 @@ func (s *Server) authenticate(r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("read admin token hash: %w", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(hashToken(strings.TrimSpace(token))), stored) != 1 {
+	if subtle.ConstantTimeCompare([]byte(hashToken(token)), stored) != 1 {
 		return unauthorized("invalid bearer token; use the token from the server's admin.token file")
 	}
 	return nil
+}
+
+// bearerToken returns the token of an Authorization header that uses the
+// Bearer scheme. The scheme name is case-insensitive (RFC 7235 section 2.1).
+func bearerToken(header string) (string, bool) {
+	scheme, token, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }
 
 // writeFileAtomic writes data to a temporary file with mode perm and

@@ -209,6 +209,40 @@ func TestAPIBadInput(t *testing.T) {
 	}
 }
 
+func TestAPIBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newTestEnv(t)
+	url, token := e.serve()
+	tests := []struct {
+		name, header string
+		status       int
+	}{
+		{"canonical", "Bearer " + token, http.StatusOK},
+		{"lowercase", "bearer " + token, http.StatusOK},
+		{"uppercase", "BEARER " + token, http.StatusOK},
+		{"extra spaces", "Bearer   " + token + " ", http.StatusOK},
+		{"basic scheme", "Basic " + token, http.StatusUnauthorized},
+		{"no token", "bearer ", http.StatusUnauthorized},
+		{"token only", token, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", url+"/api/v1/devices", nil)
+			if err != nil {
+				t.Fatalf("build request: %v", err)
+			}
+			req.Header.Set("Authorization", tt.header)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("request: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.status)
+			}
+		})
+	}
+}
+
 func TestHealthz(t *testing.T) {
 	e := newTestEnv(t)
 	url, _ := e.serve()
