@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/virmo/virmo/api"
 	"github.com/virmo/virmo/store"
@@ -13,10 +14,12 @@ const maxReasonBytes = 500
 
 // RevealSecret returns the unlock secret of a VM's current lock and
 // records the call with its reason (never the secret) in the audit log.
+// The reason is trimmed of surrounding whitespace and must not be empty.
 // The current lock is the newest pending or done lock intent whose secret
 // still exists. A failed re-provisioning of a locked VM counts too. An
 // unlocked VM, or a lock without user unlock, has no secret (404).
 func (s *Server) RevealSecret(ctx context.Context, device, vm string, req api.RevealRequest) (api.RevealResponse, error) {
+	req.Reason = strings.TrimSpace(req.Reason)
 	if req.Reason == "" {
 		return api.RevealResponse{}, badRequest("reason is missing; say why the secret is " +
 			"needed, for example {\"reason\":\"user locked out, ticket 1234\"}")

@@ -122,7 +122,7 @@ func TestRevealAudited(t *testing.T) {
 	lock, _ := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{UserUnlock: true})
 	e.completeIntent(device, lock.Intent.ID)
 
-	got, err := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{Reason: "ticket 42"})
+	got, err := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{Reason: "  ticket 42 "})
 	if err != nil {
 		t.Fatalf("reveal: %v", err)
 	}
@@ -139,7 +139,7 @@ func TestRevealAudited(t *testing.T) {
 		if strings.Contains(entry.Detail, lock.Secret) {
 			t.Errorf("audit entry %s contains the secret", entry.Action)
 		}
-		if entry.Action == "secret.reveal" && strings.Contains(entry.Detail, "ticket 42") &&
+		if entry.Action == "secret.reveal" && strings.Contains(entry.Detail, `reason="ticket 42"`) &&
 			entry.Target == device+"/vm1" {
 			found = true
 		}
@@ -155,7 +155,11 @@ func TestRevealBadRequests(t *testing.T) {
 	lock, _ := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{})
 	e.completeIntent(device, lock.Intent.ID)
 
-	_, err := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{})
+	for _, reason := range []string{"", "   ", "\t\n"} {
+		_, err := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{Reason: reason})
+		wantStatus(t, err, http.StatusBadRequest)
+	}
+	_, err := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{Reason: "\x01"})
 	wantStatus(t, err, http.StatusBadRequest)
 	_, err = e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{Reason: "no user unlock"})
 	wantStatus(t, err, http.StatusNotFound)
