@@ -12,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virmo/virmo/api"
-	"github.com/virmo/virmo/apiclient"
-	"github.com/virmo/virmo/internal/tlsutil"
 )
 
 // operatorOptions are the flags every operator command shares.
@@ -22,6 +20,8 @@ type operatorOptions struct {
 	token  string
 	output string
 	caFile string
+	// serverURL is the checked --server value, set by client.
+	serverURL string
 }
 
 func addOperatorFlags(cmd *cobra.Command, opts *operatorOptions) {
@@ -33,24 +33,6 @@ func addOperatorFlags(cmd *cobra.Command, opts *operatorOptions) {
 		"output format: table or json")
 	cmd.PersistentFlags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
 		"PEM CA file the server's HTTPS certificate is verified against (env VIRMO_CA; virmo dev --tls writes DATA/ca.pem)")
-}
-
-func (o *operatorOptions) client() (*apiclient.Client, error) {
-	token := o.token
-	if token == "" {
-		token = envOr("VIRMO_TOKEN", "")
-	}
-	if token == "" {
-		return nil, errors.New("no admin token: pass --token or set VIRMO_TOKEN (virmo dev writes it to DATA/admin.token)")
-	}
-	if o.output != "table" && o.output != "json" {
-		return nil, fmt.Errorf("--output %q: use table or json", o.output)
-	}
-	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: o.caFile})
-	if err != nil {
-		return nil, fmt.Errorf("--ca: %w", err)
-	}
-	return apiclient.New(o.server, strings.TrimSpace(token), httpClient), nil
 }
 
 // print writes v as indented JSON with -o json, or calls table otherwise.
@@ -73,7 +55,7 @@ func newDeviceCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List enrolled devices",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -88,13 +70,13 @@ func newDeviceCommand() *cobra.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.ID, d.DevID, d.Name, formatTime(d.LastSeen))
 				}
 			})
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "commands DEVICE",
 		Short: "List the command queue of a device (without payloads)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -109,7 +91,7 @@ func newDeviceCommand() *cobra.Command {
 					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\n", c.Seq, c.Kind, c.State, c.Attempts, c.Status, c.Error)
 				}
 			})
-		},
+		}),
 	})
 	return cmd
 }
@@ -124,7 +106,7 @@ func newVMCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List VMs with their run state and lock state",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -140,7 +122,7 @@ func newVMCommand() *cobra.Command {
 						vm.Device, vm.VM, vm.State, vm.LockState, vm.UserUnlock, vm.LockError)
 				}
 			})
-		},
+		}),
 	}
 	list.Flags().StringVar(&device, "device", "", "only the VMs of this device")
 	cmd.AddCommand(list, newVMLockCommand(opts), newVMRevealCommand(opts))
@@ -160,7 +142,7 @@ func newVMLockCommand(opts *operatorOptions) *cobra.Command {
 give it to the user or supervisor, who runs "virmo unlock VM" on the device.
 The VM shows "locked" only after the device confirmed the lock.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
 			device, vm, err := splitVMRef(args[0])
 			if err != nil {
 				return err
@@ -179,7 +161,7 @@ The VM shows "locked" only after the device confirmed the lock.`,
 					fmt.Fprintf(w, "unlock secret: %s  (shown once; give it to the user)\n", resp.Secret)
 				}
 			})
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&req.UserUnlock, "user-unlock", false, "let the user unlock the VM locally with a secret")
 	cmd.Flags().StringVar(&req.Secret, "secret", "", "use this secret instead of a generated one (with --user-unlock)")
@@ -191,7 +173,7 @@ func newVMOperationCommand(opts *operatorOptions, op string) *cobra.Command {
 		Use:   op + " DEVICE/VM",
 		Short: strings.ToUpper(op[:1]) + op[1:] + " a VM",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
 			device, vm, err := splitVMRef(args[0])
 			if err != nil {
 				return err
@@ -212,7 +194,7 @@ func newVMOperationCommand(opts *operatorOptions, op string) *cobra.Command {
 			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "%s requested for %s/%s (intent %s, %s)\n", op, device, vm, resp.Intent.ID, resp.Intent.State)
 			})
-		},
+		}),
 	}
 }
 
@@ -222,7 +204,7 @@ func newVMRevealCommand(opts *operatorOptions) *cobra.Command {
 		Use:   "reveal-secret DEVICE/VM",
 		Short: "Show the unlock secret of a locked VM again (admin, audited)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
 			if reason == "" {
 				return errors.New("reveal-secret needs --reason; it is written to the audit log")
 			}
@@ -241,7 +223,7 @@ func newVMRevealCommand(opts *operatorOptions) *cobra.Command {
 			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "unlock secret: %s\n", resp.Secret)
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the secret is needed again (stored in the audit log)")
 	return cmd
@@ -257,7 +239,7 @@ func newEnrollTokenCommand() *cobra.Command {
 		Use:   "create",
 		Short: "Create a one-time enrollment token for \"virmo agent enroll\"",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -269,7 +251,7 @@ func newEnrollTokenCommand() *cobra.Command {
 			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "%s\n", resp.Token)
 			})
-		},
+		}),
 	}
 	create.Flags().StringVar(&note, "note", "", "free text stored with the token, for example the device's owner")
 	create.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token stays valid, for example 30m or 24h")
@@ -285,7 +267,7 @@ func newAuditCommand() *cobra.Command {
 		Use:   "audit",
 		Short: "Show the audit log of operator actions and device lock events",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -300,7 +282,7 @@ func newAuditCommand() *cobra.Command {
 					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.Time), e.Actor, e.Action, e.Target, e.Detail)
 				}
 			})
-		},
+		}),
 	}
 	addOperatorFlags(cmd, opts)
 	cmd.Flags().Int64Var(&after, "after", 0, "show entries with a sequence number above this one")
