@@ -71,7 +71,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %v; send an object with the fields of docs/api.md", err)
+		return badRequest("invalid JSON body: %s; send an object with the fields of docs/api.md",
+			describeJSONError(err))
 	}
 	if dec.More() {
 		return badRequest("invalid JSON body: data after the first JSON value; send one object")

@@ -166,6 +166,16 @@ func TestAPIBadInput(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock",
 			`{"user_unlock":true,"colour":"red"}`, 400, `unknown field "colour"`},
 		{"not JSON", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock", `{`, 400, "invalid JSON"},
+		{"string for bool", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock",
+			`{"user_unlock":"maybe"}`, 400, "field user_unlock (virmo flag --user-unlock): want true or false, got string"},
+		{"fraction for integer", "POST", "/api/v1/enrollment-tokens", `{"ttl_seconds":0.5}`, 400,
+			"field ttl_seconds (virmo flag --ttl): want a whole number, got number 0.5"},
+		{"number for string", "POST", "/api/v1/devices/" + device + "/vms/vm1/secret:reveal",
+			`{"reason":5}`, 400, "field reason (virmo flag --reason): want a string, got number"},
+		{"array body", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock", `[]`, 400,
+			"the body is a JSON array, not an object"},
+		{"bad literal", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock",
+			`{"user_unlock":tru}`, 400, "at byte"},
 		{"two values", "POST", "/api/v1/devices/" + device + "/vms/vm1/unlock", `{} {}`, 400,
 			"one object"},
 		{"too large", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock",
@@ -201,6 +211,11 @@ func TestAPIBadInput(t *testing.T) {
 			}
 			if !strings.Contains(string(body), tt.want) && !strings.Contains(string(body), strings.ReplaceAll(tt.want, `"`, `\"`)) {
 				t.Errorf("body = %s, want it to contain %s", body, tt.want)
+			}
+			for _, internal := range []string{"Go struct", "Go value", "strconv", "int64", "Request."} {
+				if strings.Contains(string(body), internal) {
+					t.Errorf("body = %s, leaks the Go detail %q", body, internal)
+				}
 			}
 		})
 	}
