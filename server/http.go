@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/virmo/virmo/server/notify"
 )
@@ -64,6 +65,10 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return badRequest("read request body: %v", err)
 	}
+	if !utf8.Valid(data) {
+		return badRequest("request body is not valid UTF-8 at byte %d; JSON text, the secret "+
+			"included, must be UTF-8", invalidUTF8Offset(data))
+	}
 	if strings.TrimSpace(string(data)) == "" {
 		data = []byte("{}")
 	}
@@ -78,6 +83,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("invalid JSON body: data after the first JSON value; send one object")
 	}
 	return nil
+}
+
+// invalidUTF8Offset returns the offset of the first byte of data that is
+// not part of a valid UTF-8 sequence.
+func invalidUTF8Offset(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

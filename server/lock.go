@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/virmo/virmo/api"
@@ -234,8 +235,15 @@ func validateLockRequest(req api.LockRequest) error {
 		return badRequest("secret given without user unlock; set \"user_unlock\": true, " +
 			"or leave \"secret\" out")
 	}
-	if !utf8.ValidString(req.Secret) {
-		return badRequest("secret is not valid UTF-8; use a secret the user can type")
+	if !utf8.ValidString(req.Secret) || strings.ContainsRune(req.Secret, utf8.RuneError) {
+		// encoding/json turns invalid bytes and lone surrogate escapes into
+		// U+FFFD, so a decoded secret that contains it was not valid UTF-8.
+		return badRequest("secret is not valid UTF-8; use a secret the user can type " +
+			"(U+FFFD is rejected too, because JSON decoding puts it in place of invalid bytes)")
+	}
+	if i := strings.IndexFunc(req.Secret, unicode.IsControl); i >= 0 {
+		return badRequest("secret contains a control character at byte %d; use printable "+
+			"characters the user can type (spaces are allowed and kept)", i)
 	}
 	if n := len(req.Secret); n < minSecretBytes || n > maxSecretBytes {
 		return badRequest("secret is %d bytes long; use %d to %d bytes, or leave \"secret\" "+

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -438,6 +439,13 @@ func TestOperatorSecretValidation(t *testing.T) {
 		{"too long", api.LockRequest{UserUnlock: true, Secret: strings.Repeat("x", 129)},
 			"129 bytes long", strings.Repeat("x", 129)},
 		{"invalid utf-8", api.LockRequest{UserUnlock: true, Secret: "ab\xffcd"}, "UTF-8", "ab\xffcd"},
+		{"replacement character", api.LockRequest{UserUnlock: true, Secret: "ab\uFFFDcd"}, "UTF-8",
+			"ab\uFFFDcd"},
+		{"newline", api.LockRequest{UserUnlock: true, Secret: "abcd\nefg"}, "control character at byte 4",
+			"abcd\nefg"},
+		{"tab", api.LockRequest{UserUnlock: true, Secret: "\tabcdefg"}, "control character at byte 0",
+			"\tabcdefg"},
+		{"delete", api.LockRequest{UserUnlock: true, Secret: "abcd\x7f"}, "control character", "abcd\x7f"},
 		{"without user unlock", api.LockRequest{Secret: "hunter22"}, "user_unlock", "hunter22"},
 	}
 	for _, tt := range tests {
@@ -460,13 +468,52 @@ func TestOperatorSecretValidation(t *testing.T) {
 }
 
 func TestOperatorSecretAccepted(t *testing.T) {
-	e := newTestEnv(t)
-	device := e.deviceWithVM("vm1")
-	resp, err := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{UserUnlock: true, Secret: "0123"})
-	if err != nil {
-		t.Fatalf("lock: %v", err)
+	for _, secret := range []string{"0123", "  pässwörd 🔒 with spaces  "} {
+		e := newTestEnv(t)
+		device := e.deviceWithVM("vm1")
+		resp, err := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{UserUnlock: true, Secret: secret})
+		if err != nil {
+			t.Fatalf("lock with %q: %v", secret, err)
+		}
+		if resp.Secret != secret {
+			t.Errorf("secret = %q, want the operator's %q unchanged", resp.Secret, secret)
+		}
 	}
-	if resp.Secret != "0123" {
-		t.Errorf("secret = %q, want the operator's 0123", resp.Secret)
+}
+
+func TestLockBodyInvalidUTF8(t *testing.T) {
+	e := newTestEnv(t)
+	url, token := e.serve()
+	device := e.deviceWithVM("vm1")
+	tests := []struct {
+		name, body, want string
+	}{
+		{"raw byte", "{\"user_unlock\":true,\"secret\":\"ab\xffcd\"}", "not valid UTF-8 at byte 32"},
+		{"lone surrogate escape", `{"user_unlock":true,"secret":"ab\ud800cd"}`, "secret is not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", url+"/api/v1/devices/"+device+"/vms/vm1/lock",
+				strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatalf("build request: %v", err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("request: %v", err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400 (body %s)", resp.StatusCode, body)
+			}
+			if !strings.Contains(string(body), tt.want) {
+				t.Errorf("body = %s, want it to contain %q", body, tt.want)
+			}
+			if got := e.vm(device, "vm1").LockState; got != store.LockUnlocked {
+				t.Errorf("lock state = %q, want unlocked", got)
+			}
+		})
 	}
 }
