@@ -23,8 +23,8 @@ const (
 )
 
 // CreateEnrollToken creates a one-time enrollment token valid for ttl
-// (DefaultEnrollTokenTTL when zero, at most MaxEnrollTokenTTL) and
-// returns it. Only its SHA-256 is stored.
+// (DefaultEnrollTokenTTL when zero, else whole seconds from 1 s to
+// MaxEnrollTokenTTL) and returns it. Only its SHA-256 is stored.
 func (s *Server) CreateEnrollToken(ctx context.Context, note string, ttl time.Duration) (string, error) {
 	token, _, err := s.createEnrollToken(ctx, note, ttl)
 	return token, err
@@ -34,9 +34,10 @@ func (s *Server) createEnrollToken(ctx context.Context, note string, ttl time.Du
 	if ttl == 0 {
 		ttl = DefaultEnrollTokenTTL
 	}
-	if ttl < time.Second || ttl > MaxEnrollTokenTTL {
-		return "", time.Time{}, badRequest("invalid token lifetime %s: use 1s to %s "+
-			"(ttl_seconds 1 to %d, or 0 for %s)", ttl, MaxEnrollTokenTTL,
+	if ttl < time.Second || ttl > MaxEnrollTokenTTL || ttl%time.Second != 0 {
+		return "", time.Time{}, badRequest("invalid token lifetime %s: use whole seconds from "+
+			"1s to %s (virmo enroll-token create --ttl; ttl_seconds 1 to %d in POST "+
+			"/api/v1/enrollment-tokens), or 0 for the default %s", ttl, MaxEnrollTokenTTL,
 			int64(MaxEnrollTokenTTL/time.Second), DefaultEnrollTokenTTL)
 	}
 	if len(note) > maxNoteBytes {

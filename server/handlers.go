@@ -148,7 +148,8 @@ func (s *Server) handleCreateEnrollToken(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if req.TTLSeconds < 0 || req.TTLSeconds > int64(MaxEnrollTokenTTL/time.Second) {
-		s.writeError(w, r, badRequest("invalid ttl_seconds %d: use 1 to %d, or 0 for %s",
+		s.writeError(w, r, badRequest("invalid ttl_seconds %d: use 1 to %d seconds, or 0 for "+
+			"the default %s (virmo enroll-token create --ttl takes a duration such as 30m)",
 			req.TTLSeconds, int64(MaxEnrollTokenTTL/time.Second), DefaultEnrollTokenTTL))
 		return
 	}

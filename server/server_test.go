@@ -241,9 +241,19 @@ func TestReenrollKeepsDeviceID(t *testing.T) {
 
 func TestEnrollTokenTTLValidation(t *testing.T) {
 	e := newTestEnv(t)
-	for _, ttl := range []time.Duration{-time.Second, time.Millisecond, MaxEnrollTokenTTL + time.Second} {
+	bad := []time.Duration{-time.Second, time.Millisecond, 999 * time.Millisecond,
+		1500 * time.Millisecond, time.Hour + time.Nanosecond, MaxEnrollTokenTTL + time.Second}
+	for _, ttl := range bad {
 		_, err := e.srv.CreateEnrollToken(e.ctx, "", ttl)
-		wantStatus(t, err, http.StatusBadRequest)
+		apiErr := wantStatus(t, err, http.StatusBadRequest)
+		if !strings.Contains(apiErr.Message, ttl.String()) {
+			t.Errorf("message = %q, want it to name the lifetime %s", apiErr.Message, ttl)
+		}
+	}
+	for _, ttl := range []time.Duration{0, time.Second, 90 * time.Minute, MaxEnrollTokenTTL} {
+		if _, err := e.srv.CreateEnrollToken(e.ctx, "", ttl); err != nil {
+			t.Errorf("create token with lifetime %s: %v", ttl, err)
+		}
 	}
 }
 
