@@ -36,7 +36,10 @@ const (
 // Config configures an Agent. DataDir and Driver are required.
 type Config struct {
 	// DataDir holds the agent's state (agent.db) and, by default, the
-	// unlock socket. It is created with mode 0700 if missing.
+	// unlock socket. It is created with mode 0700 if missing; an existing
+	// directory keeps its mode. The files in it get mode 0600, and New
+	// sets an existing one that other users may read to 0600 with a
+	// warning.
 	DataDir string
 	// Driver runs the VMs. The agent does not close it.
 	Driver hypervisor.Driver
@@ -161,7 +164,7 @@ func New(cfg Config) (*Agent, error) {
 		}
 	}
 
-	st, lock, err := openDataDir(cfg.DataDir)
+	st, lock, err := openDataDir(cfg.DataDir, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -379,25 +382,4 @@ func backoff(failures int) time.Duration {
 		d = min(minBackoff<<(failures-1), MaxBackoff)
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-// statePath returns the path of the state database in dataDir.
-func statePath(dataDir string) string { return filepath.Join(dataDir, stateFile) }
-
-// openDataDir creates dataDir if needed, takes its lock and opens the
-// state.
-func openDataDir(dataDir string) (*stateStore, *os.File, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create agent data directory: %w", err)
-	}
-	lock, err := lockDataDir(dataDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openState(statePath(dataDir))
-	if err != nil {
-		lock.Close()
-		return nil, nil, err
-	}
-	return st, lock, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -66,7 +67,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 	}
 	cfg.Auth = auth
 
-	st, lock, err := openDataDir(cfg.DataDir)
+	st, lock, err := openDataDir(cfg.DataDir, slog.Default())
 	if err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
