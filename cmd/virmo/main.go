@@ -53,6 +53,12 @@ func newRootCommand() *cobra.Command {
 		Short:         "Manage virtual machines on devices over OMA Device Management",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command checks the log flags, so a typo is reported even by
+		// commands that log nothing.
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			_, err := opts.newLogger()
+			return err
+		},
 	}
 	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info",
 		"minimum level of log lines: debug, info, warn or error")
@@ -71,7 +77,29 @@ func newRootCommand() *cobra.Command {
 		newDDFCommand(),
 		newSyncMLCommand(),
 	)
+	for _, cmd := range root.Commands() {
+		rejectUnknownSubcommands(cmd)
+	}
 	return root
+}
+
+// rejectUnknownSubcommands makes every command below cmd that only groups
+// subcommands fail on an unknown one. Cobra itself does that only for the
+// root command; other groups print their help and exit 0.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return fmt.Errorf("unknown command %q for %q; run '%s --help' for its subcommands",
+				args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
 }
 
 // newLogger returns the slog logger the global flags ask for, writing to
