@@ -115,7 +115,7 @@ func TestSilentServerTimesOut(t *testing.T) {
 			if err != nil {
 				return
 			}
-			acceptedConns = append(held, conn)
+			acceptedConns = append(acceptedConns, conn)
 		}
 	}()
 	defer func() {

@@ -240,6 +240,9 @@ func newEnrollTokenCommand() *cobra.Command {
 		Short: "Create a one-time enrollment token for \"virmo agent enroll\"",
 		Args:  cobra.NoArgs,
 		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
+			if err := checkTokenTTL(ttl); err != nil {
+				return err
+			}
 			client, err := opts.client()
 			if err != nil {
 				return err
@@ -254,40 +257,23 @@ func newEnrollTokenCommand() *cobra.Command {
 		}),
 	}
 	create.Flags().StringVar(&note, "note", "", "free text stored with the token, for example the device's owner")
-	create.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token stays valid, for example 30m or 24h")
+	create.Flags().DurationVar(&ttl, "ttl", 24*time.Hour,
+		"how long the token stays valid, in whole seconds from 1s to 720h, for example 30m or 24h")
 	cmd.AddCommand(create)
 	return cmd
 }
 
-func newAuditCommand() *cobra.Command {
-	opts := &operatorOptions{}
-	var after int64
-	var limit int
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Show the audit log of operator actions and device lock events",
-		Args:  cobra.NoArgs,
-		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
-			client, err := opts.client()
-			if err != nil {
-				return err
-			}
-			entries, err := client.Audit(cmd.Context(), after, limit)
-			if err != nil {
-				return err
-			}
-			return opts.print(cmd.OutOrStdout(), entries, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tDETAIL")
-				for _, e := range entries {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.Time), e.Actor, e.Action, e.Target, e.Detail)
-				}
-			})
-		}),
+// maxTokenTTL is the longest enrollment token lifetime the server accepts.
+const maxTokenTTL = 720 * time.Hour
+
+// checkTokenTTL rejects --ttl values the server would not store as given:
+// the API takes whole seconds, and 0 there means its default.
+func checkTokenTTL(ttl time.Duration) error {
+	if ttl < time.Second || ttl > maxTokenTTL || ttl%time.Second != 0 {
+		return fmt.Errorf("invalid --ttl %s: use whole seconds from 1s to %s, for example 30m or 24h",
+			ttl, maxTokenTTL)
 	}
-	addOperatorFlags(cmd, opts)
-	cmd.Flags().Int64Var(&after, "after", 0, "show entries with a sequence number above this one")
-	cmd.Flags().IntVar(&limit, "limit", 100, "maximum number of entries to show")
-	return cmd
+	return nil
 }
 
 // splitVMRef splits "DEVICE/VM" into its parts.
