@@ -106,7 +106,10 @@ func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollm
 		return api.Enrollment{}, err
 	}
 
-	var device store.Device
+	var (
+		device     store.Device
+		enrollment api.Enrollment
+	)
 	action := "device.enroll"
 	err = s.store.InTx(ctx, func(q store.Queries) error {
 		now := s.nowUTC()
@@ -142,24 +145,34 @@ func (s *Server) Enroll(ctx context.Context, req api.EnrollRequest) (api.Enrollm
 			return fmt.Errorf("store device %s: %w", device.ID, err)
 		}
 		detail := fmt.Sprintf("devid=%q name=%q auth=%s", req.DevID, req.Name, req.Auth)
-		return s.audit(ctx, q, "device:"+device.ID, action, device.ID, detail)
+		if err := s.audit(ctx, q, "device:"+device.ID, action, device.ID, detail); err != nil {
+			return err
+		}
+
+		// The response is built and checked before the commit, so a
+		// response the device could not use leaves the token unused.
+		enrollment = api.Enrollment{
+			DeviceID:       device.ID,
+			ServerID:       s.serverID,
+			ServerURL:      s.dmURL,
+			ClientUser:     device.ClientUser,
+			ClientPassword: clientPassword,
+			ServerPassword: serverPassword,
+			ClientNonce:    base64.StdEncoding.EncodeToString(clientNonce),
+			ServerNonce:    base64.StdEncoding.EncodeToString(serverNonce),
+			Auth:           req.Auth,
+		}
+		if err := checkPublicURL(enrollment.ServerURL); err != nil {
+			return fmt.Errorf("build enrollment response (token left unused): server_url: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return api.Enrollment{}, err
 	}
 
 	s.logger.Info("device enrolled", "device", device.ID, "devid", req.DevID, "action", action)
-	return api.Enrollment{
-		DeviceID:       device.ID,
-		ServerID:       s.serverID,
-		ServerURL:      s.dmURL,
-		ClientUser:     device.ClientUser,
-		ClientPassword: clientPassword,
-		ServerPassword: serverPassword,
-		ClientNonce:    base64.StdEncoding.EncodeToString(clientNonce),
-		ServerNonce:    base64.StdEncoding.EncodeToString(serverNonce),
-		Auth:           req.Auth,
-	}, nil
+	return enrollment, nil
 }
 
 func useEnrollToken(ctx context.Context, q store.Queries, token, deviceID string, now time.Time) error {

@@ -10,11 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/virmo/virmo/server/notify"
 	"github.com/virmo/virmo/server/seal"
@@ -101,9 +104,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: Config.DataDir is empty; set it to the server's data directory")
 	}
-	if cfg.PublicURL == "" {
-		return nil, errors.New("server: Config.PublicURL is empty; set it to the URL devices reach " +
-			"the server at, for example http://127.0.0.1:8080")
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data directory: %w", err)
@@ -147,6 +149,44 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.pruneDone.Add(1)
 	go s.pruneLoop(pruneCtx, interval)
 	return s, nil
+}
+
+// checkPublicURL rejects a public URL that devices could not use as the
+// base of their DM URL.
+func checkPublicURL(raw string) error {
+	const form = "use an absolute URL of the form http(s)://host[:port][/path] " +
+		"(virmo server --public-url), " +
+		"for example http://127.0.0.1:8080"
+	if raw == "" {
+		return fmt.Errorf("public URL is empty; %s", form)
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("invalid public URL %q: it contains whitespace or a control "+
+			"character; %s", raw, form)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid public URL %q: %v; %s", raw, err, form)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("invalid public URL %q: scheme %q is not http or https; %s",
+			raw, u.Scheme, form)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("invalid public URL %q: no host; %s", raw, form)
+	case u.User != nil:
+		return fmt.Errorf("invalid public URL %q: user information is not allowed; %s", raw, form)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("invalid public URL %q: a query or fragment is not allowed; %s",
+			raw, form)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("invalid public URL %q: port %q is not 1 to 65535; %s",
+				raw, port, form)
+		}
+	}
+	return nil
 }
 
 func (s *Server) applyDefaults() {

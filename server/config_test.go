@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virmo/virmo/api"
+	"github.com/virmo/virmo/store/sqlite"
+)
+
+func TestNewRejectsBadPublicURL(t *testing.T) {
+	tests := []struct {
+		name, url, want string
+	}{
+		{"empty", "", "empty"},
+		{"trailing word", "http://127.0.0.1:18223 typo", "whitespace"},
+		{"not a url", "not a url", "whitespace"},
+		{"no scheme", "127.0.0.1:8080", "http(s)://host"},
+		{"ftp scheme", "ftp://x", `scheme "ftp"`},
+		{"no host", "http://:8080", "no host"},
+		{"path only", "/dm", `scheme ""`},
+		{"bad port", "http://127.0.0.1:99999", `port "99999"`},
+		{"query", "http://127.0.0.1:8080?a=b", "query or fragment"},
+		{"fragment", "http://127.0.0.1:8080#x", "query or fragment"},
+		{"user info", "http://u:p@127.0.0.1:8080", "user information"},
+		{"newline", "http://127.0.0.1:8080\n", "control character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			st, err := sqlite.Open(ctx, filepath.Join(dir, "server.db"))
+			if err != nil {
+				t.Fatalf("open store: %v", err)
+			}
+			defer st.Close()
+			srv, err := New(ctx, Config{DataDir: dir, Store: st, PublicURL: tt.url})
+			if err == nil {
+				srv.Close()
+				t.Fatalf("New accepted public URL %q", tt.url)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			if tt.url != "" && !strings.Contains(err.Error(), tt.url) &&
+				!strings.Contains(err.Error(), strings.TrimSpace(tt.url)) {
+				t.Errorf("error = %q, want it to name the value %q", err, tt.url)
+			}
+			if !strings.Contains(err.Error(), "http://127.0.0.1:8080") {
+				t.Errorf("error = %q, want it to give an example of the expected form", err)
+			}
+		})
+	}
+}
+
+func TestNewAcceptsPublicURL(t *testing.T) {
+	for _, raw := range []string{"http://127.0.0.1:8080", "https://mdm.example/", "http://[::1]:80/virmo"} {
+		if err := checkPublicURL(raw); err != nil {
+			t.Errorf("checkPublicURL(%q) = %v, want nil", raw, err)
+		}
+	}
+}
+
+func TestEnrollKeepsTokenWhenResponseInvalid(t *testing.T) {
+	e := newTestEnv(t)
+	token, err := e.srv.CreateEnrollToken(e.ctx, "test", time.Hour)
+	if err != nil {
+		t.Fatalf("create enrollment token: %v", err)
+	}
+
+	good := e.srv.dmURL
+	e.srv.dmURL = "http://127.0.0.1:18223 typo/dm"
+	_, err = e.srv.Enroll(e.ctx, api.EnrollRequest{Token: token, DevID: "IMEI:1"})
+	e.srv.dmURL = good
+	if err == nil {
+		t.Fatal("Enroll returned an enrollment with an unusable server_url")
+	}
+	if devices, _ := e.store.ListDevices(e.ctx); len(devices) != 0 {
+		t.Errorf("devices = %d after the failed enrollment, want 0", len(devices))
+	}
+
+	if _, err := e.srv.Enroll(e.ctx, api.EnrollRequest{Token: token, DevID: "IMEI:1"}); err != nil {
+		t.Errorf("enroll again with the same token: %v, want success (token unused)", err)
+	}
+}
