@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,4 +86,45 @@ func TestEnrollKeepsTokenWhenResponseInvalid(t *testing.T) {
 	if _, err := e.srv.Enroll(e.ctx, api.EnrollRequest{Token: token, DevID: "IMEI:1"}); err != nil {
 		t.Errorf("enroll again with the same token: %v, want success (token unused)", err)
 	}
+}
+
+func TestNewRejectsSecondServerOnDataDir(t *testing.T) {
+	e := newTestEnv(t)
+	second, err := New(e.ctx, Config{DataDir: e.dir, Store: e.store, PublicURL: "http://127.0.0.1:1"})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second server started on a data directory in use")
+	}
+	for _, want := range []string{e.dir, "in use by another process", "--data"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+
+	e.srv.Close()
+	again, err := New(e.ctx, Config{DataDir: e.dir, Store: e.store, PublicURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatalf("start after the first server closed: %v", err)
+	}
+	again.Close()
+}
+
+func TestNewReleasesLockOnFailure(t *testing.T) {
+	e := newTestEnv(t)
+	e.srv.Close()
+	key := filepath.Join(e.dir, "secret.key")
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatalf("chmod key: %v", err)
+	}
+	if _, err := New(e.ctx, Config{DataDir: e.dir, Store: e.store, PublicURL: "http://127.0.0.1:1"}); err == nil {
+		t.Fatal("New accepted a world-readable key file")
+	}
+	if err := os.Chmod(key, 0o600); err != nil {
+		t.Fatalf("chmod key: %v", err)
+	}
+	srv, err := New(e.ctx, Config{DataDir: e.dir, Store: e.store, PublicURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatalf("start after a failed New: %v", err)
+	}
+	srv.Close()
 }

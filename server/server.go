@@ -35,8 +35,9 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	// DataDir contains the key file secret.key and the admin token file
-	// admin.token. New creates it with mode 0700 when it is missing.
+	// DataDir contains the key file secret.key, the admin token file
+	// admin.token and the lock file server.lock. New creates it with mode
+	// 0700 when it is missing.
 	DataDir string
 	Store   store.Store
 	// PublicURL is the base URL devices and operators reach the server at,
@@ -77,6 +78,7 @@ type Server struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	dataDir  string
+	dataLock *os.File
 	baseURL  string
 	serverID string
 	dmURL    string
@@ -95,8 +97,9 @@ type Server struct {
 }
 
 // New loads or creates the key file DataDir/secret.key, builds the DM
-// session engine and starts the pruning loop. It rejects a key file other
-// users can read.
+// session engine and starts the pruning loop. It locks DataDir/server.lock
+// until Close, so a second server on the same DataDir fails. It rejects a
+// key file other users can read.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: Config.Store is nil")
@@ -110,6 +113,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data directory: %w", err)
 	}
+	dataLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			dataLock.Close()
+		}
+	}()
 
 	key, err := seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
@@ -126,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:           cfg.Logger,
 		now:              cfg.Now,
 		dataDir:          cfg.DataDir,
+		dataLock:         dataLock,
 		baseURL:          strings.TrimRight(cfg.PublicURL, "/"),
 		serverID:         cfg.ServerID,
 		maxAttempts:      cfg.MaxAttempts,
@@ -148,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.pruneDone.Add(1)
 	go s.pruneLoop(pruneCtx, interval)
+	started = true
 	return s, nil
 }
 
@@ -222,13 +237,14 @@ func (s *Server) DMURL() string {
 	return s.dmURL
 }
 
-// Close stops the pruning loop and waits for it. It does not close the
-// store, which the caller opened.
+// Close stops the pruning loop, waits for it and releases the lock on
+// DataDir. It does not close the store, which the caller opened.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopPrune()
 		s.pruneDone.Wait()
 		s.notifier.Close()
+		s.dataLock.Close()
 	})
 	return nil
 }
