@@ -49,6 +49,11 @@ type Config struct {
 	PollInterval time.Duration
 	// SocketPath is the unlock socket; empty means DataDir/unlock.sock.
 	SocketPath string
+	// SocketGroup, a group name or numeric group ID, lets the members of
+	// that group use the unlock socket: the socket gets that group and
+	// mode 0660. Empty means mode 0600, for the agent's user only. The
+	// group also needs search permission on the socket's directory.
+	SocketGroup string
 	// DevInfo overrides the DevInfo values field by field; an empty
 	// DevID means the one Enroll stored, or a random urn:uuid.
 	DevInfo devinfo.Info
@@ -234,7 +239,7 @@ func (a *Agent) persist(snapshot []byte, alerts []dmtree.Alert) error {
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.Close()
 
-	ln, err := listenUnlock(a.cfg.SocketPath)
+	ln, err := a.listenUnlock()
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/virmo/virmo/agent/unlock"
 	"github.com/virmo/virmo/mo/virmo"
@@ -34,13 +37,44 @@ func UnlockStatus(ctx context.Context, socketPath, vm string) (LockStatus, error
 	return unlock.GetStatus(ctx, socketPath, vm)
 }
 
-// listenUnlock creates the unlock socket.
-func listenUnlock(path string) (*net.UnixListener, error) {
-	ln, err := unlock.Listen(path)
+// listenUnlock creates the unlock socket, with the group of
+// Config.SocketGroup if set.
+func (a *Agent) listenUnlock() (*net.UnixListener, error) {
+	path, group := a.cfg.SocketPath, a.cfg.SocketGroup
+	ln, err := unlock.ListenGroup(path, group)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
+	if group != "" {
+		a.warnGroupCannotReach(path, group)
+	}
 	return ln, nil
+}
+
+// warnGroupCannotReach logs a warning when the directory of the unlock
+// socket grants its group no search permission, so that the group's
+// members cannot open the socket whatever its mode. It reads only the
+// mode bits, not access control lists.
+func (a *Agent) warnGroupCannotReach(path, group string) {
+	dir := filepath.Dir(path)
+	sock, errSock := os.Stat(path)
+	parent, errDir := os.Stat(dir)
+	if errSock != nil || errDir != nil {
+		return
+	}
+	sockSys, sockOK := sock.Sys().(*syscall.Stat_t)
+	dirSys, dirOK := parent.Sys().(*syscall.Stat_t)
+	if !sockOK || !dirOK {
+		return
+	}
+	mode := parent.Mode().Perm()
+	if mode&0o001 != 0 || dirSys.Gid == sockSys.Gid && mode&0o010 != 0 {
+		return
+	}
+	a.log.Warn("the socket group cannot reach the unlock socket, because its directory "+
+		"grants the group no search permission; run chgrp and chmod g+x on the directory, "+
+		"or set a socket path in another directory",
+		"socket", path, "group", group, "dir", dir, "dir_mode", fmt.Sprintf("%04o", mode))
 }
 
 // serveUnlock serves the unlock socket until ctx is done.

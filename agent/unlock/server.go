@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -30,42 +28,6 @@ const maxConns = 8
 type Handler interface {
 	Unlock(ctx context.Context, vm string, secret []byte) error
 	Status(ctx context.Context, vm string) (Status, error)
-}
-
-// Listen creates the unlock socket at path with mode 0600. It first
-// removes a stale socket left by an agent that died. A socket that another
-// process still accepts on, or a file that is not a socket, is an error.
-func Listen(path string) (*net.UnixListener, error) {
-	fi, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("check unlock socket %s: %w", path, err)
-	case fi.Mode().Type() != fs.ModeSocket:
-		return nil, fmt.Errorf("unlock socket path %s exists and is not a socket; "+
-			"remove it or choose another path", path)
-	default:
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("unlock socket %s is in use by another process; "+
-				"stop the other agent or choose another path", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale unlock socket %s: %w", path, err)
-		}
-	}
-
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("listen on unlock socket %s: %w", path, err)
-	}
-	// NOTE: the socket exists with the umask's mode until this chmod; the
-	// agent keeps it inside its 0700 data directory by default.
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("set mode of unlock socket %s: %w", path, err)
-	}
-	return ln, nil
 }
 
 // Serve accepts connections on ln until ctx is done, then closes ln and

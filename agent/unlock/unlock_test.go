@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -356,4 +359,65 @@ func FuzzHandleRequest(f *testing.F) {
 			t.Fatalf("refusal %q without a message", resp.Code)
 		}
 	})
+}
+
+func TestListenGroupSocketMode(t *testing.T) {
+	gid := os.Getgid()
+	groups := []string{strconv.Itoa(gid)}
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		groups = append(groups, g.Name)
+	}
+	for _, group := range groups {
+		t.Run(group, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "unlock")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			path := filepath.Join(dir, "unlock.sock")
+
+			ln, err := ListenGroup(path, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o660 {
+				t.Errorf("socket mode = %04o, want 0660", mode)
+			}
+			if got := fi.Sys().(*syscall.Stat_t).Gid; int(got) != gid {
+				t.Errorf("socket group = %d, want %d", got, gid)
+			}
+		})
+	}
+}
+
+func TestListenGroupInvalid(t *testing.T) {
+	tests := []string{"no-such-group-virmo", "-5"}
+	for _, group := range tests {
+		t.Run(group, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "unlock")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			path := filepath.Join(dir, "unlock.sock")
+
+			ln, err := ListenGroup(path, group)
+			if err == nil {
+				ln.Close()
+				t.Fatalf("ListenGroup(%q) succeeded, want an error", group)
+			}
+			if !strings.Contains(err.Error(), strconv.Quote(group)) {
+				t.Errorf("error = %q, want the group %q named", err, group)
+			}
+			if _, err := os.Lstat(path); err == nil {
+				t.Errorf("socket created although the group is invalid")
+			}
+		})
+	}
 }
