@@ -3,6 +3,7 @@ package dmsession
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,7 +120,9 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
+			http.Error(w, fmt.Sprintf("message too large: the limit is %d bytes; send "+
+				"smaller messages, splitting large items into large objects",
+				syncml.DefaultMaxMessageSize), http.StatusRequestEntityTooLarge)
 			return
 		}
 		e.log.Warn("read dm request body", "remote", r.RemoteAddr, "err", err)

@@ -2,6 +2,7 @@ package dmsession
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -69,6 +70,19 @@ func TestServeHTTPTransportErrors(t *testing.T) {
 				t.Fatalf("HTTP status = %d, want %d", resp.StatusCode, tt.want)
 			}
 		})
+	}
+}
+
+func TestServeHTTPTooLargeNamesLimit(t *testing.T) {
+	f := newFixture(t, 0)
+	body := bytes.Repeat([]byte(" "), syncml.DefaultMaxMessageSize+1)
+	resp, data := f.post(body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("HTTP status = %d, want 413", resp.StatusCode)
+	}
+	want := fmt.Sprintf("limit is %d bytes", syncml.DefaultMaxMessageSize)
+	if !strings.Contains(string(data), want) {
+		t.Errorf("body = %q, want it to contain %q", data, want)
 	}
 }
 
