@@ -128,3 +128,48 @@ func TestNewReleasesLockOnFailure(t *testing.T) {
 	}
 	srv.Close()
 }
+
+// TestErrorsNameCLIAndREST checks that errors which tell the operator what
+// to do next name both the virmo command or flag and the REST call.
+func TestErrorsNameCLIAndREST(t *testing.T) {
+	e := newTestEnv(t)
+	device := e.deviceWithVM("vm1")
+	lock, err := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{})
+	if err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	e.completeIntent(device, lock.Intent.ID)
+
+	_, noDevice := e.srv.Lock(e.ctx, "dev-00000000", "vm1", api.LockRequest{})
+	_, noSecretFlag := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{Secret: "abcdefg"})
+	_, shortSecret := e.srv.Lock(e.ctx, device, "vm1", api.LockRequest{UserUnlock: true, Secret: "abc"})
+	_, startLocked := e.srv.Operation(e.ctx, device, "vm1", "start")
+	_, noReason := e.srv.RevealSecret(e.ctx, device, "vm1", api.RevealRequest{})
+	_, badToken := e.srv.Enroll(e.ctx, api.EnrollRequest{Token: "nope", DevID: "IMEI:9"})
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"unknown device", noDevice, []string{"`virmo device list`", "GET /api/v1/devices"}},
+		{"secret without user unlock", noSecretFlag, []string{"--user-unlock", `"user_unlock": true`}},
+		{"short secret", shortSecret, []string{"--secret", `"secret"`}},
+		{"start locked VM", startLocked, []string{"`virmo vm unlock " + device + "/vm1`",
+			"POST /api/v1/devices/" + device + "/vms/vm1/unlock"}},
+		{"missing reason", noReason, []string{"--reason", `{"reason":`}},
+		{"unknown token", badToken, []string{"`virmo enroll-token create`",
+			"POST /api/v1/enrollment-tokens"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("call succeeded, want an error")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(tt.err.Error(), want) {
+					t.Errorf("error = %q, want it to contain %q", tt.err, want)
+				}
+			}
+		})
+	}
+}

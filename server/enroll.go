@@ -182,10 +182,10 @@ func useEnrollToken(ctx context.Context, q store.Queries, token, deviceID string
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return unauthorized("unknown enrollment token; ask the operator for a new one " +
-			"(virmo enroll-token create)")
+			"(`virmo enroll-token create`, POST /api/v1/enrollment-tokens)")
 	case errors.Is(err, store.ErrTokenUsed):
 		return unauthorized("enrollment token was already used or has expired; ask the " +
-			"operator for a new one (virmo enroll-token create)")
+			"operator for a new one (`virmo enroll-token create`, POST /api/v1/enrollment-tokens)")
 	default:
 		return fmt.Errorf("use enrollment token: %w", err)
 	}
@@ -195,10 +195,12 @@ func useEnrollToken(ctx context.Context, q store.Queries, token, deviceID string
 func validateEnroll(req *api.EnrollRequest) error {
 	req.Token = strings.TrimSpace(req.Token)
 	if req.Token == "" {
-		return badRequest("token is missing; send the one-time enrollment token as \"token\"")
+		return badRequest("token is missing; send the one-time enrollment token as \"token\" " +
+			"(`virmo agent enroll --token`)")
 	}
 	if req.DevID == "" {
-		return badRequest("devid is missing; send the device's DevInfo/DevId as \"devid\"")
+		return badRequest("devid is missing; send the device's DevInfo/DevId as \"devid\" " +
+			"(`virmo agent enroll --devid`, which defaults to a random urn:uuid)")
 	}
 	if err := checkPrintable("devid", req.DevID, maxDevIDBytes); err != nil {
 		return err

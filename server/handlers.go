@@ -218,9 +218,15 @@ func queryInt(value string, def int64, name, want string) (int64, error) {
 	return n, nil
 }
 
+// deviceNotFound returns the 404 error of an unknown device ID.
+func deviceNotFound(id string) error {
+	return notFound("device %q not found; list devices with `virmo device list` "+
+		"(GET /api/v1/devices)", id)
+}
+
 func deviceError(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("device %q not found; list devices with GET /api/v1/devices", id)
+		return deviceNotFound(id)
 	}
 	return fmt.Errorf("get device %s: %w", id, err)
 }

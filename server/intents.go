@@ -150,9 +150,9 @@ func (s *Server) Operation(ctx context.Context, device, vm, op string) (api.Inte
 		}
 		locked := v.LockState == store.LockLocked || v.LockState == store.LockPending
 		if (op == "start" || op == "resume") && locked {
-			return conflict("VM %s on device %s is %s; unlock it first "+
-				"(POST /api/v1/devices/%s/vms/%s/unlock), then %s it",
-				vm, device, v.LockState, device, vm, op)
+			return conflict("VM %s on device %s is %s; unlock it first with "+
+				"`virmo vm unlock %s/%s` (POST /api/v1/devices/%s/vms/%s/unlock), then %s it",
+				vm, device, v.LockState, device, vm, device, vm, op)
 		}
 
 		intent, err = s.createIntent(ctx, q, intentID, device, vm, op, intentParams{}, "")

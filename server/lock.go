@@ -189,7 +189,8 @@ func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentRespo
 				fmt.Sprintf("intent=%s repeated=true", pending.ID))
 		}
 		if !found && v.LockState == store.LockUnlocked {
-			return conflict("VM %s on device %s is already unlocked; nothing to do", vm, device)
+			return conflict("VM %s on device %s is already unlocked; nothing to do "+
+				"(`virmo vm list --device %s` shows its lock state)", vm, device, device)
 		}
 
 		params := intentParams{PrevLockState: v.LockState}
@@ -232,8 +233,8 @@ func validateLockRequest(req api.LockRequest) error {
 		return nil
 	}
 	if !req.UserUnlock {
-		return badRequest("secret given without user unlock; set \"user_unlock\": true, " +
-			"or leave \"secret\" out")
+		return badRequest("secret given without user unlock; add `--user-unlock` " +
+			"(\"user_unlock\": true), or leave out `--secret` (\"secret\")")
 	}
 	if !utf8.ValidString(req.Secret) || strings.ContainsRune(req.Secret, utf8.RuneError) {
 		// encoding/json turns invalid bytes and lone surrogate escapes into
@@ -246,8 +247,8 @@ func validateLockRequest(req api.LockRequest) error {
 			"characters the user can type (spaces are allowed and kept)", i)
 	}
 	if n := len(req.Secret); n < minSecretBytes || n > maxSecretBytes {
-		return badRequest("secret is %d bytes long; use %d to %d bytes, or leave \"secret\" "+
-			"out to get a generated one", n, minSecretBytes, maxSecretBytes)
+		return badRequest("secret is %d bytes long; use %d to %d bytes, or leave out "+
+			"`--secret` (\"secret\") to get a generated one", n, minSecretBytes, maxSecretBytes)
 	}
 	return nil
 }
@@ -281,8 +282,7 @@ func (s *Server) openSecret(sec store.Secret) (secret string, authData []byte, e
 func (s *Server) loadVM(ctx context.Context, q store.Queries, device, vm string) (store.VM, error) {
 	if _, err := q.GetDevice(ctx, device); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.VM{}, notFound("device %q not found; list devices with GET /api/v1/devices",
-				device)
+			return store.VM{}, deviceNotFound(device)
 		}
 		return store.VM{}, fmt.Errorf("get device %s: %w", device, err)
 	}
@@ -300,7 +300,8 @@ func (s *Server) loadVM(ctx context.Context, q store.Queries, device, vm string)
 	}
 	if len(vms) == 0 {
 		return store.VM{}, notFound("VM %q not found: device %s has reported no VMs yet; "+
-			"wait for its next DM session", vm, device)
+			"wait for its next DM session, then check `virmo vm list --device %s` "+
+			"(GET /api/v1/vms?device=%s)", vm, device, device, device)
 	}
 	names := make([]string, len(vms))
 	for i, known := range vms {

@@ -22,7 +22,8 @@ func (s *Server) RevealSecret(ctx context.Context, device, vm string, req api.Re
 	req.Reason = strings.TrimSpace(req.Reason)
 	if req.Reason == "" {
 		return api.RevealResponse{}, badRequest("reason is missing; say why the secret is " +
-			"needed, for example {\"reason\":\"user locked out, ticket 1234\"}")
+			"needed, for example `--reason \"user locked out, ticket 1234\"` " +
+			"({\"reason\":\"user locked out, ticket 1234\"})")
 	}
 	if err := checkPrintable("reason", req.Reason, maxReasonBytes); err != nil {
 		return api.RevealResponse{}, err
