@@ -72,6 +72,7 @@ func newRootCommand() *cobra.Command {
 		newUnlockCommand(),
 		newDeviceCommand(),
 		newVMCommand(),
+		newIntentCommand(),
 		newEnrollTokenCommand(),
 		newAuditCommand(),
 		newDDFCommand(),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/virmo/virmo/api"
 )
 
 // operatorOptions are the flags every operator command shares.
@@ -86,146 +83,14 @@ func newDeviceCommand() *cobra.Command {
 				return err
 			}
 			return opts.print(cmd.OutOrStdout(), commands, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "SEQ\tKIND\tSTATE\tATTEMPTS\tSTATUS\tERROR")
+				fmt.Fprintln(w, "SEQ\tINTENT\tKIND\tSTATE\tATTEMPTS\tSTATUS\tERROR")
 				for _, c := range commands {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\n", c.Seq, c.Kind, c.State, c.Attempts, c.Status, c.Error)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%d\t%s\n",
+						c.Seq, c.Intent, c.Kind, c.State, c.Attempts, c.Status, c.Error)
 				}
 			})
 		}),
 	})
-	return cmd
-}
-
-func newVMCommand() *cobra.Command {
-	opts := &operatorOptions{}
-	cmd := &cobra.Command{Use: "vm", Short: "List, lock, unlock, start and stop VMs on devices"}
-	addOperatorFlags(cmd, opts)
-
-	var device string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List VMs with their run state and lock state",
-		Args:  cobra.NoArgs,
-		RunE: opts.runE(func(cmd *cobra.Command, _ []string) error {
-			client, err := opts.client()
-			if err != nil {
-				return err
-			}
-			vms, err := client.ListVMs(cmd.Context(), device)
-			if err != nil {
-				return err
-			}
-			return opts.print(cmd.OutOrStdout(), vms, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "DEVICE\tVM\tSTATE\tLOCK\tUSER UNLOCK\tERROR")
-				for _, vm := range vms {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%t\t%s\n",
-						vm.Device, vm.VM, vm.State, vm.LockState, vm.UserUnlock, vm.LockError)
-				}
-			})
-		}),
-	}
-	list.Flags().StringVar(&device, "device", "", "only the VMs of this device")
-	cmd.AddCommand(list, newVMLockCommand(opts), newVMRevealCommand(opts))
-	for _, op := range []string{"unlock", "start", "stop", "pause", "resume"} {
-		cmd.AddCommand(newVMOperationCommand(opts, op))
-	}
-	return cmd
-}
-
-func newVMLockCommand(opts *operatorOptions) *cobra.Command {
-	var req api.LockRequest
-	cmd := &cobra.Command{
-		Use:   "lock DEVICE/VM",
-		Short: "Lock a VM, optionally letting its user unlock it with a secret",
-		Long: `Lock a VM. With --user-unlock the server generates a secret (or takes
---secret), provisions its digest to the device and prints the secret once:
-give it to the user or supervisor, who runs "virmo unlock VM" on the device.
-The VM shows "locked" only after the device confirmed the lock.`,
-		Args: cobra.ExactArgs(1),
-		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
-			device, vm, err := splitVMRef(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := opts.client()
-			if err != nil {
-				return err
-			}
-			resp, err := client.Lock(cmd.Context(), device, vm, req)
-			if err != nil {
-				return err
-			}
-			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "lock requested for %s/%s (intent %s, %s)\n", device, vm, resp.Intent.ID, resp.Intent.State)
-				if resp.Secret != "" {
-					fmt.Fprintf(w, "unlock secret: %s  (shown once; give it to the user)\n", resp.Secret)
-				}
-			})
-		}),
-	}
-	cmd.Flags().BoolVar(&req.UserUnlock, "user-unlock", false, "let the user unlock the VM locally with a secret")
-	cmd.Flags().StringVar(&req.Secret, "secret", "", "use this secret instead of a generated one (with --user-unlock)")
-	return cmd
-}
-
-func newVMOperationCommand(opts *operatorOptions, op string) *cobra.Command {
-	return &cobra.Command{
-		Use:   op + " DEVICE/VM",
-		Short: strings.ToUpper(op[:1]) + op[1:] + " a VM",
-		Args:  cobra.ExactArgs(1),
-		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
-			device, vm, err := splitVMRef(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := opts.client()
-			if err != nil {
-				return err
-			}
-			var resp api.IntentResponse
-			if op == "unlock" {
-				resp, err = client.Unlock(cmd.Context(), device, vm)
-			} else {
-				resp, err = client.Operation(cmd.Context(), device, vm, op)
-			}
-			if err != nil {
-				return err
-			}
-			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "%s requested for %s/%s (intent %s, %s)\n", op, device, vm, resp.Intent.ID, resp.Intent.State)
-			})
-		}),
-	}
-}
-
-func newVMRevealCommand(opts *operatorOptions) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "reveal-secret DEVICE/VM",
-		Short: "Show the unlock secret of a locked VM again (admin, audited)",
-		Args:  cobra.ExactArgs(1),
-		RunE: opts.runE(func(cmd *cobra.Command, args []string) error {
-			if reason == "" {
-				return errors.New("reveal-secret needs --reason; it is written to the audit log")
-			}
-			device, vm, err := splitVMRef(args[0])
-			if err != nil {
-				return err
-			}
-			client, err := opts.client()
-			if err != nil {
-				return err
-			}
-			resp, err := client.RevealSecret(cmd.Context(), device, vm, api.RevealRequest{Reason: reason})
-			if err != nil {
-				return err
-			}
-			return opts.print(cmd.OutOrStdout(), resp, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "unlock secret: %s\n", resp.Secret)
-			})
-		}),
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the secret is needed again (stored in the audit log)")
 	return cmd
 }
 
