@@ -113,14 +113,26 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		encoding:       opts.encoding,
 		auth:           opts.auth,
 	}
-	if err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile, opts.auth); err != nil {
+	enrollment, err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile, opts.auth)
+	if err != nil {
 		return err
+	}
+	if enrollment.reenrolled {
+		fmt.Fprintf(out, "The server URL changed to %s, so the local agent was enrolled again (same device).\n\n",
+			running.baseURL)
 	}
 	a, drv, err := newAgent(ctx, logger.With("part", "agent"), agentOpts)
 	if err != nil {
 		return err
 	}
 	defer drv.Close()
+	devID, err := a.Value("./DevInfo/DevId")
+	if err != nil {
+		return fmt.Errorf("read the local agent's DevID: %w", err)
+	}
+	if err := enrollment.recordDevID(string(devID)); err != nil {
+		return err
+	}
 
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- a.Run(ctx) }()
@@ -131,8 +143,12 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	}
 	client := apiclient.New(running.baseURL, running.token, httpClient)
 	deviceID := "(see: virmo device list)"
-	if devices, err := client.ListDevices(ctx); err == nil && len(devices) > 0 {
-		deviceID = devices[0].ID
+	if devices, err := client.ListDevices(ctx); err == nil {
+		for _, d := range devices {
+			if d.DevID == string(devID) {
+				deviceID = d.ID
+			}
+		}
 	}
 	printDevBanner(out, opts.dataDir, running, deviceID, agentOpts.socketPath, caFile)
 
@@ -146,35 +162,6 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		}
 		return nil
 	}
-}
-
-// enrollDevAgent enrolls the local agent once; the marker file records that
-// it is done so a restart of dev mode keeps the same device.
-func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile,
-	auth string) error {
-	marker := filepath.Join(agentDir, "enrolled")
-	if _, err := os.Stat(marker); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(agentDir, 0o700); err != nil {
-		return fmt.Errorf("create agent directory: %w", err)
-	}
-	token, err := running.srv.CreateEnrollToken(ctx, "virmo dev", 10*time.Minute)
-	if err != nil {
-		return fmt.Errorf("create enrollment token: %w", err)
-	}
-	err = enrollAgent(ctx, &enrollOptions{
-		dataDir:   agentDir,
-		serverURL: running.baseURL,
-		token:     token,
-		name:      "dev-device",
-		caFile:    caFile,
-		auth:      auth,
-	})
-	if err != nil {
-		return fmt.Errorf("enroll the local agent: %w", err)
-	}
-	return os.WriteFile(marker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
 }
 
 func printDevBanner(out io.Writer, dataDir string, running *runningServer, deviceID, socket, caFile string) {
