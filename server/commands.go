@@ -52,6 +52,30 @@ func addUnlockAuthPayload(vm string) dmsession.Payload {
 	}
 }
 
+// unlockPayload is the Sequence of a server unlock: Exec Operations/Unlock,
+// then Replace UserUnlock false.
+func unlockPayload(vm, correlator string) dmsession.Payload {
+	return dmsession.Payload{Command: dmsession.CommandTemplate{
+		Name: "Sequence",
+		Commands: []dmsession.CommandTemplate{
+			execTemplate(vm, "unlock", correlator),
+			replaceTemplate(vmURI(vm, "LockParams/UserUnlock"), "bool", "false"),
+		},
+	}}
+}
+
+// deleteUnlockAuthPayload deletes the UnlockAuth node after a server
+// unlock; 404 (the VM was locked without user unlock) counts as success.
+func deleteUnlockAuthPayload(vm string) dmsession.Payload {
+	return dmsession.Payload{
+		Command: dmsession.CommandTemplate{
+			Name:  "Delete",
+			Items: []dmsession.ItemTemplate{{Target: vmURI(vm, "LockParams/UnlockAuth")}},
+		},
+		AcceptStatuses: []int{404},
+	}
+}
+
 // lockPayload is the Sequence of a lock: with user unlock it provisions
 // UnlockAuth through the AuthData and AuthDigest placeholders of
 // secretID, which the engine fills at send time.

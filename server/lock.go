@@ -161,6 +161,20 @@ func (s *Server) queueLock(ctx context.Context, q store.Queries, in store.Intent
 	return err
 }
 
+// queueUnlock queues the commands of a server unlock: the Exec, then
+// clearing the user unlock so the device keeps no digest of a secret the
+// server destroys once the unlock is done.
+func (s *Server) queueUnlock(ctx context.Context, q store.Queries, in store.Intent) error {
+	_, err := s.enqueueExec(ctx, q, in, 0, func(c string) dmsession.Payload {
+		return unlockPayload(in.VM, c)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.enqueue(ctx, q, in, deleteUnlockAuthPayload(in.VM))
+	return err
+}
+
 // Unlock queues an unlock of a VM. A repeated request returns the pending
 // unlock intent, and an unlock supersedes a pending lock. An unlock of a
 // VM the server records as unlocked, with nothing pending, is a conflict.
@@ -205,10 +219,7 @@ func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentRespo
 		if err != nil {
 			return err
 		}
-		_, err = s.enqueueExec(ctx, q, intent, 0, func(c string) dmsession.Payload {
-			return dmsession.Payload{Command: execTemplate(vm, "unlock", c)}
-		})
-		if err != nil {
+		if err := s.queueUnlock(ctx, q, intent); err != nil {
 			return err
 		}
 		if err := s.setLockState(ctx, q, v, store.LockUnlockPending, ""); err != nil {
