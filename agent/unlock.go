@@ -25,7 +25,9 @@ type LockStatus = unlock.Status
 // Unlock sends the agent listening at socketPath a request to unlock vm
 // with secret, the exact bytes the user typed. It returns nil on success, an
 // *UnlockError when the agent rejected the request, and another error when
-// the agent could not be reached.
+// the agent could not be reached. While the agent replies that it is busy,
+// Unlock sends the request again until ctx's deadline, or for 30 s when
+// ctx has none.
 func Unlock(ctx context.Context, socketPath, vm string, secret []byte) error {
 	return unlock.Unlock(ctx, socketPath, vm, secret)
 }

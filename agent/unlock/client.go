@@ -3,13 +3,24 @@ package unlock
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
-// clientTimeout bounds a client call when ctx has no earlier deadline.
+// clientTimeout bounds a client call when ctx has no earlier deadline. It
+// is well above the server's ConnTimeout, so the server replies to or drops
+// a request before its client gives up on it.
 const clientTimeout = 30 * time.Second
+
+// Waits between two tries of a request that the agent rejected with
+// CodeBusy: the first wait, doubled per try up to the maximum.
+const (
+	busyRetryMin = 100 * time.Millisecond
+	busyRetryMax = time.Second
+)
 
 // Unlock sends the agent listening at socketPath a request to unlock vm
 // with secret, the exact bytes the user typed. It returns nil on success,
@@ -37,6 +48,8 @@ func GetStatus(ctx context.Context, socketPath, vm string) (Status, error) {
 	}, nil
 }
 
+// call sends req and returns the response, trying again while the agent
+// replies CodeBusy, which it sends without reading the request.
 func call(ctx context.Context, socketPath string, req Request) (Response, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -44,6 +57,27 @@ func call(ctx context.Context, socketPath string, req Request) (Response, error)
 		defer cancel()
 	}
 
+	wait := busyRetryMin
+	for {
+		resp, err := callOnce(ctx, socketPath, req)
+		var refused *Error
+		if !errors.As(err, &refused) || refused.Code != CodeBusy {
+			return resp, err
+		}
+
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, fmt.Errorf("the agent's unlock socket %s stayed busy: %w", socketPath, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, busyRetryMax)
+	}
+}
+
+// callOnce sends req on one connection and reads the response.
+func callOnce(ctx context.Context, socketPath string, req Request) (Response, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socketPath)
 	if err != nil {
@@ -60,13 +94,20 @@ func call(ctx context.Context, socketPath string, req Request) (Response, error)
 	if err != nil {
 		return Response{}, fmt.Errorf("encode unlock request: %w", err)
 	}
-	_, err = conn.Write(append(line, '\n'))
+	_, writeErr := conn.Write(append(line, '\n'))
 	clear(line)
-	if err != nil {
-		return Response{}, fmt.Errorf("send request to %s: %w", socketPath, err)
-	}
 
+	// A busy agent may close the connection before reading the request,
+	// so a failed write is reported only when no response follows.
 	answer, err := readLine(conn, maxResponseSize)
+	if err != nil && writeErr != nil {
+		return Response{}, fmt.Errorf("send request to %s: %w", socketPath, writeErr)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return Response{}, fmt.Errorf("no response from the agent at %s (%v): the request "+
+			"may still have been carried out, so check the VM's lock status before you retry",
+			socketPath, context.Cause(ctx))
+	}
 	if err != nil {
 		return Response{}, fmt.Errorf("read response from %s: %w", socketPath, err)
 	}
@@ -74,7 +115,6 @@ func call(ctx context.Context, socketPath string, req Request) (Response, error)
 	if err := json.Unmarshal(answer, &resp); err != nil {
 		return Response{}, fmt.Errorf("invalid response from %s: %s", socketPath, jsonErrorText(err))
 	}
-
 	if !resp.OK {
 		e := &Error{Code: resp.Code, Message: resp.Error}
 		if resp.AttemptsLeft != nil {

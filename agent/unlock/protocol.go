@@ -32,6 +32,11 @@ const (
 	// CodeInternal is returned when the agent failed to process the
 	// request; the agent's log has the cause.
 	CodeInternal = "internal"
+	// CodeBusy is returned, without reading the request, when the agent
+	// already serves its maximum number of connections. The request was
+	// not carried out, so the client may send it again; Unlock and
+	// GetStatus do so until their deadline.
+	CodeBusy = "busy"
 )
 
 // MaxRequestSize is the maximum length in bytes of a request line,

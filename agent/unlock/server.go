@@ -10,17 +10,30 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
 
+// RequestTimeout bounds the time from accept to the end of the request
+// line, so an idle client holds its connection slot only briefly.
+const RequestTimeout = 5 * time.Second
+
 // ConnTimeout bounds one connection, from accept to the response written,
-// so a client that stops sending holds no goroutine.
+// so a client that stops sending or reading holds no goroutine. It must
+// stay below the client's own timeout, so a client never gives up on a
+// request that the agent still carries out.
 const ConnTimeout = 10 * time.Second
 
-// maxConns bounds the connections served at once; further clients wait in
-// the listen backlog.
-const maxConns = 8
+// maxConns bounds the connections served at once. A client beyond it gets
+// CodeBusy at once instead of waiting in the listen backlog, where its
+// request could be read only after the client gave up.
+const maxConns = 16
+
+// warnInterval is the minimum time between two log lines of one kind of
+// client failure (a failed response write, a busy rejection), so a flood of
+// clients does not fill the log.
+const warnInterval = time.Minute
 
 // Handler carries out the requests. Unlock returns nil when the VM was
 // unlocked, an *Error for a refusal, and any other error for a failure,
@@ -30,16 +43,49 @@ type Handler interface {
 	Status(ctx context.Context, vm string) (Status, error)
 }
 
+// limits are the timeouts and the connection cap of a server; tests
+// shorten or lengthen them.
+type limits struct {
+	requestTimeout time.Duration
+	connTimeout    time.Duration
+	maxConns       int
+}
+
+var defaultLimits = limits{
+	requestTimeout: RequestTimeout,
+	connTimeout:    ConnTimeout,
+	maxConns:       maxConns,
+}
+
+// server is one Serve call.
+type server struct {
+	h        Handler
+	log      *slog.Logger
+	limits   limits
+	warnings *logLimiter
+}
+
 // Serve accepts connections on ln until ctx is done, then closes ln and
 // waits for the connections in progress. It returns nil after ctx is done
 // and the accept error otherwise.
+//
+// Every complete request is carried out, even when its client has gone
+// before the response is written. An unlock attempt therefore counts
+// whether or not the client reads the result, so disconnecting never buys
+// a free guess.
 func Serve(ctx context.Context, ln net.Listener, h Handler, logger *slog.Logger) error {
+	return serve(ctx, ln, h, logger, defaultLimits)
+}
+
+func serve(ctx context.Context, ln net.Listener, h Handler, logger *slog.Logger,
+	lim limits) error {
+	s := &server{h: h, log: logger, limits: lim, warnings: newLogLimiter(warnInterval)}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	slots := make(chan struct{}, maxConns)
+	slots := make(chan struct{}, lim.maxConns)
 
 	for {
 		conn, err := ln.Accept()
@@ -50,38 +96,83 @@ func Serve(ctx context.Context, ln net.Listener, h Handler, logger *slog.Logger)
 			return fmt.Errorf("accept on unlock socket: %w", err)
 		}
 
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			serveConn(ctx, conn, h, logger)
-		})
+		select {
+		case slots <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-slots }()
+				s.serveConn(ctx, conn)
+			})
+		default:
+			s.rejectBusy(conn)
+		}
 	}
 }
 
-func serveConn(ctx context.Context, conn net.Conn, h Handler, logger *slog.Logger) {
+// rejectBusy replies to a connection beyond the cap with CodeBusy without
+// reading its request, which is therefore never carried out.
+func (s *server) rejectBusy(conn net.Conn) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(ConnTimeout))
-	ctx, cancel := context.WithTimeout(ctx, ConnTimeout)
+	s.warnings.warn(s.log, "unlock socket busy, connection rejected",
+		"max_conns", s.limits.maxConns)
+
+	// A new connection's send buffer is empty, so this write does not
+	// block; the deadline only guards the accept loop.
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	resp := refusal(&Error{Code: CodeBusy, Message: fmt.Sprintf(
+		"the agent is serving %d other clients; try again in a moment", s.limits.maxConns)})
+	s.writeResponse(conn, resp)
+}
+
+func (s *server) serveConn(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	start := time.Now()
+	conn.SetDeadline(start.Add(s.limits.connTimeout))
+	conn.SetReadDeadline(start.Add(min(s.limits.requestTimeout, s.limits.connTimeout)))
+	ctx, cancel := context.WithDeadline(ctx, start.Add(s.limits.connTimeout))
 	defer cancel()
 
-	resp := handle(ctx, conn, h, logger)
+	line, err := readLine(conn, MaxRequestSize)
+	defer clear(line)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.warnings.warn(s.log, "unlock client sent no request line in time",
+			"timeout", s.limits.requestTimeout)
+	}
+	resp := handleLine(ctx, line, err, s.h, s.log)
+	s.writeResponse(conn, resp)
+}
+
+// writeResponse writes resp as one line. A client that has gone is logged
+// at most once per warnInterval.
+func (s *server) writeResponse(conn net.Conn, resp Response) {
 	line, err := json.Marshal(resp)
 	if err != nil {
-		logger.Error("encode unlock response", "err", err)
+		s.log.Error("encode unlock response", "err", err)
 		return
 	}
 	if _, err := conn.Write(append(line, '\n')); err != nil {
-		logger.Warn("write unlock response", "err", err)
+		s.warnings.warn(s.log, "write unlock response failed; the client has gone",
+			"code", resp.Code, "err", err)
 	}
 }
 
 // handle reads and carries out one request. It never logs the request
-// line, which holds the secret.
+// line, which contains the secret.
 func handle(ctx context.Context, conn io.Reader, h Handler, logger *slog.Logger) Response {
 	line, err := readLine(conn, MaxRequestSize)
 	defer clear(line)
-	if err != nil {
-		return refusal(&Error{Code: CodeBadRequest, Message: "invalid request: " + err.Error()})
+	return handleLine(ctx, line, err, h, logger)
+}
+
+// handleLine carries out the request line that readLine returned with
+// readErr.
+func handleLine(ctx context.Context, line []byte, readErr error, h Handler,
+	logger *slog.Logger) Response {
+	if errors.Is(readErr, os.ErrDeadlineExceeded) {
+		return refusal(&Error{Code: CodeBadRequest, Message: "timed out waiting for " +
+			"the request line; send it right after connecting"})
+	}
+	if readErr != nil {
+		return refusal(&Error{Code: CodeBadRequest, Message: "invalid request: " + readErr.Error()})
 	}
 
 	var req Request
@@ -94,10 +185,10 @@ func handle(ctx context.Context, conn io.Reader, h Handler, logger *slog.Logger)
 	defer clear(req.Secret)
 	if dec.More() {
 		return refusal(&Error{Code: CodeBadRequest,
-			Message: "request line holds more than one JSON value"})
+			Message: "request line contains more than one JSON value"})
 	}
 	if req.VM == "" {
-		return refusal(&Error{Code: CodeBadRequest, Message: `request lacks "vm"`})
+		return refusal(&Error{Code: CodeBadRequest, Message: msgNoVM})
 	}
 
 	switch req.Op {
@@ -110,9 +201,15 @@ func handle(ctx context.Context, conn io.Reader, h Handler, logger *slog.Logger)
 		Message: fmt.Sprintf("unknown op %q; use %q or %q", req.Op, OpUnlock, OpStatus)})
 }
 
+// Messages of the bad_request refusals for an empty field.
+const (
+	msgNoVM     = `request lacks "vm"`
+	msgNoSecret = `unlock request lacks "secret"`
+)
+
 func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) Response {
 	if len(req.Secret) == 0 {
-		return refusal(&Error{Code: CodeBadRequest, Message: `unlock request lacks "secret"`})
+		return refusal(&Error{Code: CodeBadRequest, Message: msgNoSecret})
 	}
 
 	err := h.Unlock(ctx, req.VM, req.Secret)
