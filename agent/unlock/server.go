@@ -201,10 +201,11 @@ func handleLine(ctx context.Context, line []byte, readErr error, h Handler,
 		Message: fmt.Sprintf("unknown op %q; use %q or %q", req.Op, OpUnlock, OpStatus)})
 }
 
-// Messages of the bad_request refusals for an empty field.
+// Messages of the bad_request refusals for an empty field, in the words of
+// the person who typed it.
 const (
-	msgNoVM     = `request lacks "vm"`
-	msgNoSecret = `unlock request lacks "secret"`
+	msgNoVM     = "no VM name given"
+	msgNoSecret = "no secret typed"
 )
 
 func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) Response {

@@ -214,6 +214,32 @@ func TestSocketGoneClientAttemptCounts(t *testing.T) {
 	}
 }
 
+func TestSocketEmptyFieldMessages(t *testing.T) {
+	path, _ := startServer(t, nil)
+
+	tests := []struct {
+		name string
+		raw  string
+		want string
+	}{
+		{"empty secret", `{"op":"unlock","vm":"vm1","secret":""}` + "\n", "no secret typed"},
+		{"missing secret", `{"op":"unlock","vm":"vm1"}` + "\n", "no secret typed"},
+		{"empty vm", `{"op":"unlock","vm":"","secret":"YmFk"}` + "\n", "no VM name given"},
+		{"empty vm status", `{"op":"status","vm":""}` + "\n", "no VM name given"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := rawCall(t, path, []byte(tt.raw))
+			if resp.Code != CodeBadRequest {
+				t.Errorf("code = %q, want %q", resp.Code, CodeBadRequest)
+			}
+			if resp.Error != tt.want {
+				t.Errorf("message = %q, want %q", resp.Error, tt.want)
+			}
+		})
+	}
+}
+
 func TestLogLimiterSuppressesRepeats(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
