@@ -101,16 +101,27 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Validate checks that c can define a VM: at least one virtual CPU and at
-// least 1 MiB of memory. It returns an error wrapping ErrInvalidConfig.
-// Drivers may apply further limits of their own.
+// Upper bounds of Config. Both stay far below the largest value of the
+// 32-bit int format of the VirMO Config nodes (2147483647).
+const (
+	// MaxVCPUs is the maximum number of virtual CPUs of a VM.
+	MaxVCPUs = 1024
+	// MaxMemoryMiB is the maximum memory of a VM: 16 TiB.
+	MaxMemoryMiB = 16 << 20
+)
+
+// Validate checks that c can define a VM: 1 to MaxVCPUs virtual CPUs and
+// 1 MiB to MaxMemoryMiB of memory. It returns an error wrapping
+// ErrInvalidConfig that names the field and its value. Drivers may apply
+// further limits of their own.
 func (c Config) Validate() error {
-	if c.VCPUs < 1 {
-		return fmt.Errorf("%w: VCPUs is %d, must be at least 1", ErrInvalidConfig, c.VCPUs)
+	if c.VCPUs < 1 || c.VCPUs > MaxVCPUs {
+		return fmt.Errorf("%w: VCPUs is %d, must be 1 to %d",
+			ErrInvalidConfig, c.VCPUs, MaxVCPUs)
 	}
-	if c.MemoryMiB < 1 {
-		return fmt.Errorf("%w: MemoryMiB is %d, must be at least 1",
-			ErrInvalidConfig, c.MemoryMiB)
+	if c.MemoryMiB < 1 || c.MemoryMiB > MaxMemoryMiB {
+		return fmt.Errorf("%w: MemoryMiB is %d, must be 1 to %d (16 TiB)",
+			ErrInvalidConfig, c.MemoryMiB, MaxMemoryMiB)
 	}
 	return nil
 }

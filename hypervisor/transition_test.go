@@ -88,6 +88,10 @@ func TestConfigValidate(t *testing.T) {
 		{Config{VCPUs: -1, MemoryMiB: 32}, false},
 		{Config{VCPUs: 1, MemoryMiB: 0}, false},
 		{Config{}, false},
+		{Config{VCPUs: MaxVCPUs, MemoryMiB: MaxMemoryMiB}, true},
+		{Config{VCPUs: MaxVCPUs + 1, MemoryMiB: 32}, false},
+		{Config{VCPUs: 1, MemoryMiB: MaxMemoryMiB + 1}, false},
+		{Config{VCPUs: 1, MemoryMiB: 99999999999}, false},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -97,5 +101,12 @@ func TestConfigValidate(t *testing.T) {
 		if !tt.ok && !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v.Validate() = %v, want ErrInvalidConfig", tt.cfg, err)
 		}
+	}
+}
+
+func TestConfigValidateNamesValue(t *testing.T) {
+	err := Config{VCPUs: 1, MemoryMiB: 99999999999}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "99999999999") {
+		t.Errorf("Validate() = %v, want an error naming 99999999999", err)
 	}
 }
