@@ -172,7 +172,7 @@ func (m *MO) createVM(ctx context.Context, v vmTx, serverID string) error {
 	if err != nil {
 		return driverStatus(err)
 	}
-	if err := m.fillVM(v, vm); err != nil {
+	if err := m.fillVM(v, vm, true); err != nil {
 		return err
 	}
 	if err := v.putInt(pathMaxUnlockAttempts, m.opts.MaxUnlockAttempts); err != nil {

@@ -38,6 +38,9 @@ type MO struct {
 	log  *slog.Logger
 	def  *dmtree.NodeDef
 	tree *dmtree.Tree
+	// warned maps a VM name to the last warning Sync logged about it. Only
+	// Sync's transactions use it, and the tree runs them one at a time.
+	warned map[string]string
 }
 
 // New returns the VirMO plugin for the VMs of drv.
@@ -49,7 +52,8 @@ func New(drv hypervisor.Driver, opts Options) *MO {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &MO{drv: drv, opts: opts, log: log, def: definition()}
+	return &MO{drv: drv, opts: opts, log: log, def: definition(),
+		warned: make(map[string]string)}
 }
 
 // Attach gives the MO the tree it is mounted on; Sync, UserUnlock and

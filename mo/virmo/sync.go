@@ -22,7 +22,14 @@ import (
 //   - any other run-state change since the last look is reported with a
 //     StateChange alert (Mark warning for a failed VM).
 //
-// The agent calls Sync at start and periodically.
+// A VM whose configuration fails hypervisor.Config.Validate, so that its
+// Config nodes cannot carry it, gets no VirMO/<x> when it is new. An
+// existing VirMO/<x> keeps its Config values but still follows the
+// VM's run state and lock. Either way Sync logs one warning for the VM
+// until its configuration changes, and does not fail.
+//
+// Log lines about added, removed or changed nodes are written only after
+// the transaction commits. The agent calls Sync at start and periodically.
 func (m *MO) Sync(ctx context.Context) error {
 	if m.tree == nil {
 		return errNotAttached
@@ -32,45 +39,65 @@ func (m *MO) Sync(ctx context.Context) error {
 		return fmt.Errorf("sync VirMO: list VMs: %w", err)
 	}
 
-	return m.tree.Update(func(tx *dmtree.Tx) error {
-		root, err := tx.Node(Root)
-		if err != nil {
-			return fmt.Errorf("sync VirMO: %w", err)
-		}
-		if root.ACL == "" {
-			if err := tx.SetACL(Root, RootACL); err != nil {
-				return err
-			}
-		}
-
-		seen := make(map[string]bool, len(vms))
-		for _, vm := range vms {
-			if _, err := dmtree.ParseURI(Root + "/" + vm.Name); err != nil {
-				m.log.Warn("VM name cannot be a node name, VM skipped",
-					"vm", vm.Name, "err", err)
-				continue
-			}
-			seen[vm.Name] = true
-			if err := m.syncVM(ctx, vmTx{tx: tx, name: vm.Name}, vm); err != nil {
-				return fmt.Errorf("sync VM %s: %w", vm.Name, err)
-			}
-		}
-
-		for _, name := range root.Children {
-			if seen[name] {
-				continue
-			}
-			if err := tx.Delete(Root + "/" + name); err != nil {
-				return err
-			}
-			m.log.Info("VM vanished from the hypervisor, node removed", "vm", name)
-		}
-		return nil
+	var logs commitLog
+	err = m.tree.Update(func(tx *dmtree.Tx) error {
+		logs = nil
+		return m.syncTx(ctx, tx, vms, &logs)
 	})
+	if err != nil {
+		return err
+	}
+	logs.flush()
+	return nil
 }
 
-// syncVM reconciles one VirMO/<x> with the hypervisor's view vm.
-func (m *MO) syncVM(ctx context.Context, v vmTx, vm hypervisor.VM) error {
+// syncTx is the transaction of Sync.
+func (m *MO) syncTx(ctx context.Context, tx *dmtree.Tx, vms []hypervisor.VM,
+	logs *commitLog) error {
+	root, err := tx.Node(Root)
+	if err != nil {
+		return fmt.Errorf("sync VirMO: %w", err)
+	}
+	if root.ACL == "" {
+		if err := tx.SetACL(Root, RootACL); err != nil {
+			return err
+		}
+	}
+
+	seen := make(map[string]bool, len(vms))
+	for _, vm := range vms {
+		if _, err := dmtree.ParseURI(Root + "/" + vm.Name); err != nil {
+			m.warnOnce(vm.Name, "VM name cannot be a node name, VM skipped", err)
+			continue
+		}
+		v := vmTx{tx: tx, name: vm.Name}
+		configOK := m.checkConfig(v, vm)
+		if !configOK && !v.exists("") {
+			continue
+		}
+		seen[vm.Name] = true
+		if err := m.syncVM(ctx, v, vm, configOK, logs); err != nil {
+			return fmt.Errorf("sync VM %s: %w", vm.Name, err)
+		}
+	}
+
+	for _, name := range root.Children {
+		if seen[name] {
+			continue
+		}
+		if err := tx.Delete(Root + "/" + name); err != nil {
+			return err
+		}
+		logs.info(m.log, "VM vanished from the hypervisor, node removed", "vm", name)
+	}
+	m.forgetVanished(vms)
+	return nil
+}
+
+// syncVM reconciles one VirMO/<x> with the hypervisor's view vm. With
+// configOK false it leaves the Config nodes as they are.
+func (m *MO) syncVM(ctx context.Context, v vmTx, vm hypervisor.VM, configOK bool,
+	logs *commitLog) error {
 	isNew := !v.exists("")
 	if isNew {
 		if err := v.tx.AddFromDef(v.uri("")); err != nil {
@@ -79,13 +106,13 @@ func (m *MO) syncVM(ctx context.Context, v vmTx, vm hypervisor.VM) error {
 		if err := v.putInt(pathMaxUnlockAttempts, m.opts.MaxUnlockAttempts); err != nil {
 			return err
 		}
-		m.log.Info("VM found on the hypervisor, node added", "vm", vm.Name, "vmid", vm.UUID)
+		logs.info(m.log, "VM found on the hypervisor, node added", "vm", vm.Name, "vmid", vm.UUID)
 	} else if err := m.addMissing(v.tx, v.uri(""), m.def.Children[0]); err != nil {
 		return err
 	}
 	oldState, _ := v.int(pathState)
 
-	if err := m.fillVM(v, vm); err != nil {
+	if err := m.fillVM(v, vm, configOK); err != nil {
 		return err
 	}
 	if err := m.enforceLock(ctx, v, vm); err != nil {
@@ -107,7 +134,7 @@ func (m *MO) syncVM(ctx context.Context, v vmTx, vm hypervisor.VM) error {
 			mark = MarkWarning
 		}
 		m.queueStateChange(v, newState, mark)
-		m.log.Info("VM state changed outside a server command",
+		logs.info(m.log, "VM state changed outside a server command",
 			"vm", vm.Name, "from", oldState, "to", newState)
 	}
 	return nil
@@ -150,13 +177,17 @@ func (m *MO) queueStateChange(v vmTx, state int, mark string) {
 	})
 }
 
-// fillVM copies VMID, State and Config from the hypervisor's view.
-func (m *MO) fillVM(v vmTx, vm hypervisor.VM) error {
+// fillVM copies VMID, State and, with configOK, Config from the
+// hypervisor's view.
+func (m *MO) fillVM(v vmTx, vm hypervisor.VM, configOK bool) error {
 	if err := v.put(pathVMID, dmtree.FormatChr, vm.UUID); err != nil {
 		return err
 	}
 	if err := v.putInt(pathState, int(vm.State)); err != nil {
 		return err
+	}
+	if !configOK {
+		return nil
 	}
 	if err := v.putInt(pathVCPUs, vm.Config.VCPUs); err != nil {
 		return err
