@@ -232,7 +232,10 @@ func (v *validator) item(path string, it *Item, needTarget bool) {
 	if needTarget && !hasLocURI(it.Target) {
 		v.add(path+"/Target/LocURI", "missing")
 	}
-	if it.Meta != nil && it.Meta.Format != "" && it.Data == nil {
+	// Interior nodes (Format node) and null leaves have no value, so their
+	// Items may leave Data out, as the Add of an interior node commonly does.
+	if it.Meta != nil && it.Meta.Format != "" && it.Meta.Format != "node" &&
+		it.Meta.Format != "null" && it.Data == nil {
 		v.add(path+"/Data", "missing (an Item with Meta Format %q must carry Data)",
 			it.Meta.Format)
 	}

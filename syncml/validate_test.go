@@ -13,6 +13,15 @@ func TestValidateCleanMessage(t *testing.T) {
 	}
 }
 
+func TestValidateInteriorAddWithoutData(t *testing.T) {
+	m := decodeCorpus(t, "018-moto-dm12-server-add-float-date-time-cred-basic.xml")
+	for _, v := range Validate(m) {
+		if strings.Contains(v.Rule, "must carry Data") {
+			t.Errorf("Validate reported %v, want no Data rule for an interior-node Add", v)
+		}
+	}
+}
+
 func TestValidateCorpusStatusMessage(t *testing.T) {
 	m := decodeCorpus(t, "022-moto-dm12-client-status-atomic-507-408-215.xml")
 	if got := Validate(m); got != nil {
