@@ -127,6 +127,9 @@ func lockSecret(cmd *cobra.Command, req *api.LockRequest, secretStdin bool) erro
 	return nil
 }
 
+// errNoPipedSecret is the error of readPipedSecret for empty input.
+var errNoPipedSecret = errors.New("no secret on standard input")
+
 // readPipedSecret reads a secret from r and removes one trailing "\n" or
 // "\r\n".
 func readPipedSecret(r io.Reader) ([]byte, error) {
@@ -140,7 +143,7 @@ func readPipedSecret(r io.Reader) ([]byte, error) {
 	secret = bytes.TrimSuffix(secret, []byte("\n"))
 	secret = bytes.TrimSuffix(secret, []byte("\r"))
 	if len(secret) == 0 {
-		return nil, errors.New("no secret on standard input")
+		return nil, errNoPipedSecret
 	}
 	return secret, nil
 }
