@@ -53,6 +53,9 @@ drives the hypervisor, enforces VM locks, and opens DM sessions with the
 server it was enrolled with (see "virmo agent enroll").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkAgentIntervals(opts); err != nil {
+				return err
+			}
 			logger, err := g.newLogger()
 			if err != nil {
 				return err
@@ -75,15 +78,15 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 	cmd.Flags().StringVar(&opts.socketPath, "socket", "",
 		"path of the local unlock socket (default DATA/unlock.sock)")
 	cmd.Flags().DurationVar(&opts.poll, "poll", 0,
-		"time between client-initiated DM sessions, for example 30s or 5m "+
-			"(default 5m, or 1h with --notify-long-poll or --notify-udp)")
+		"time between client-initiated DM sessions, for example 30s or 5m; "+
+			"0 means 5m, or 1h with --notify-long-poll or --notify-udp")
 	cmd.Flags().BoolVar(&opts.notifyLongPoll, "notify-long-poll", false,
 		"keep a long-poll open at the server so it can wake the agent at once (works behind NAT)")
 	cmd.Flags().StringVar(&opts.notifyUDP, "notify-udp", "",
 		"IP:port to receive Package #0 datagrams on, for example 127.0.0.1:2948; "+
 			"reported to the server at every session")
 	cmd.Flags().DurationVar(&opts.syncInterval, "sync-interval", 5*time.Second,
-		"time between checks of the hypervisor (VM states, lock enforcement)")
+		"time between checks of the hypervisor (VM states, lock enforcement); must be above 0")
 	cmd.Flags().StringSliceVar(&opts.ensureVMs, "ensure-vm", nil,
 		"create and start this VM if it does not exist (repeatable)")
 	cmd.Flags().IntVar(&opts.vmMemoryMiB, "vm-memory", 32,
@@ -98,6 +101,18 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 		"encoding of the DM messages the agent sends: xml or wbxml")
 	cmd.Flags().StringVar(&opts.auth, "auth", "",
 		"credential type the DM account must use: md5, hmac or basic (default: the enrolled one)")
+}
+
+// checkAgentIntervals rejects negative --poll and non-positive
+// --sync-interval values, which the agent would replace by its defaults.
+func checkAgentIntervals(opts *agentOptions) error {
+	if opts.poll < 0 {
+		return fmt.Errorf("invalid --poll %s: use a positive duration such as 5m, or 0 for the default", opts.poll)
+	}
+	if opts.syncInterval <= 0 {
+		return fmt.Errorf("invalid --sync-interval %s: use a positive duration such as 5s", opts.syncInterval)
+	}
+	return nil
 }
 
 // agentHTTPClient returns the client for DM sessions: it trusts only the CA
@@ -212,6 +227,13 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 			if opts.serverURL == "" || opts.token == "" {
 				return errors.New("enroll needs --server URL and --token TOKEN")
 			}
+			if opts.name == "" {
+				host, err := os.Hostname()
+				if err != nil {
+					return fmt.Errorf("no --name given and the host name is unknown (%w): pass --name", err)
+				}
+				opts.name = host
+			}
 			if err := enrollAgent(cmd.Context(), opts); err != nil {
 				return err
 			}
@@ -224,7 +246,7 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 	cmd.Flags().StringVar(&opts.serverURL, "server", "", "base URL of the VirMO Server, for example http://127.0.0.1:8080")
 	cmd.Flags().StringVar(&opts.token, "token", "", "one-time enrollment token")
 	cmd.Flags().StringVar(&opts.devID, "devid", "", "OMA DM DevId of this device (default: a random urn:uuid kept in the state)")
-	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device")
+	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device (default: the host name)")
 	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
 		"credential type of the DM account: md5, hmac, or basic (https servers only)")
 	cmd.Flags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,53 @@ func TestAuditAfterShowsOldestFirst(t *testing.T) {
 	}
 	if strings.Contains(out, "note-1") {
 		t.Errorf("audit --after 0 --limit 2 shows a third entry:\n%s", out)
+	}
+}
+
+func TestZeroIntervalsRejected(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dev", "--poll", "0s", "--data", t.TempDir()}, "invalid --poll 0s"},
+		{[]string{"dev", "--poll", "-1s", "--data", t.TempDir()}, "invalid --poll -1s"},
+		{[]string{"agent", "--poll", "-1s", "--data", t.TempDir()}, "invalid --poll -1s"},
+		{[]string{"agent", "--sync-interval", "0s", "--data", t.TempDir()}, "invalid --sync-interval 0s"},
+		{[]string{"server", "--server-id", "", "--data", t.TempDir()}, "--server-id is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[:3], " "), func(t *testing.T) {
+			_, err := runRoot(t, nil, tt.args...)
+			if err == nil {
+				t.Fatal("command succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnrollNameDefaultsToHostName(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skipf("no host name: %v", err)
+	}
+	srv := startTestServer(t)
+	token, err := srv.running.srv.CreateEnrollToken(context.Background(), "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runRoot(t, nil, "agent", "enroll", "--server", srv.running.baseURL, "--token", token,
+		"--data", t.TempDir())
+	if err != nil {
+		t.Fatalf("enroll: %v", err)
+	}
+	out, err := srv.run(t, nil, "device", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, " "+host) {
+		t.Errorf("device list lacks the host name %q:\n%s", host, out)
 	}
 }

@@ -61,9 +61,10 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&opts.logLevel, "log-level", "info",
-		"minimum level of log lines: debug, info, warn or error")
+		"minimum level of log lines: debug, info, warn or error "+
+			"(used by server, agent and dev; the other commands write no log lines)")
 	root.PersistentFlags().StringVar(&opts.logFormat, "log-format", "text",
-		"log line format: text or json")
+		"log line format: text or json (used by server, agent and dev)")
 
 	root.AddCommand(
 		newServerCommand(opts),

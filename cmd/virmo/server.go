@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,6 +53,9 @@ func newServerCommand(g *globalOptions) *cobra.Command {
 secrets and device passwords) and DATA/admin.token (the operator token).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(opts.serverID) == "" {
+				return errors.New("--server-id is empty: give the OMA DM ServerID, or leave the flag out for \"virmo\"")
+			}
 			logger, err := g.newLogger()
 			if err != nil {
 				return err
