@@ -24,6 +24,7 @@ type agentOptions struct {
 	driver        string
 	libvirtSocket string
 	socketPath    string
+	socketGroup   string
 	poll          time.Duration
 	syncInterval  time.Duration
 	ensureVMs     []string
@@ -77,6 +78,8 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 		"path of libvirtd's Unix socket, with --driver libvirt")
 	cmd.Flags().StringVar(&opts.socketPath, "socket", "",
 		"path of the local unlock socket (default DATA/unlock.sock)")
+	cmd.Flags().StringVar(&opts.socketGroup, "socket-group", "",
+		socketGroupHelp)
 	cmd.Flags().DurationVar(&opts.poll, "poll", 0,
 		"time between client-initiated DM sessions, for example 30s or 5m; "+
 			"0 means 5m, or 1h with --notify-long-poll or --notify-udp")
@@ -102,6 +105,9 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 	cmd.Flags().StringVar(&opts.auth, "auth", "",
 		"credential type the DM account must use: md5, hmac or basic (default: the enrolled one)")
 }
+
+const socketGroupHelp = "group name or ID whose members may use the unlock socket (mode 0660); " +
+	"default: only the agent's user (mode 0600). The group also needs search permission on the socket's directory"
 
 // checkAgentIntervals rejects negative --poll and non-positive
 // --sync-interval values, which the agent would replace by its defaults.
@@ -185,6 +191,7 @@ func newAgent(ctx context.Context, logger *slog.Logger, opts *agentOptions) (*ag
 		NotifyUDP:      opts.notifyUDP,
 		SyncInterval:   opts.syncInterval,
 		SocketPath:     opts.socketPath,
+		SocketGroup:    opts.socketGroup,
 		Logger:         logger,
 		Encoding:       opts.encoding,
 		Auth:           opts.auth,

@@ -23,6 +23,8 @@ type devOptions struct {
 	tls      bool
 	encoding string
 	auth     string
+	// socketGroup is the group of the dev agent's unlock socket.
+	socketGroup string
 }
 
 func newDevCommand(g *globalOptions) *cobra.Command {
@@ -61,6 +63,7 @@ DATA, so a second run continues where the first stopped.`,
 	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
 		"credential type of the agent's DM account: md5, hmac, or basic (needs --tls); "+
 			"used at the first enrollment of DATA")
+	cmd.Flags().StringVar(&opts.socketGroup, "socket-group", "", socketGroupHelp)
 	return cmd
 }
 
@@ -102,10 +105,11 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	defer running.shutdown()
 
 	agentOpts := &agentOptions{
-		dataDir:    filepath.Join(opts.dataDir, "agent"),
-		driver:     "sim",
-		socketPath: filepath.Join(opts.dataDir, "agent", "unlock.sock"),
-		poll:       opts.poll,
+		dataDir:     filepath.Join(opts.dataDir, "agent"),
+		driver:      "sim",
+		socketPath:  filepath.Join(opts.dataDir, "agent", "unlock.sock"),
+		socketGroup: opts.socketGroup,
+		poll:        opts.poll,
 		// The server wakes the agent over the long-poll channel whenever
 		// it queues a command, so polling is only the fallback.
 		notifyLongPoll: true,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,16 +43,17 @@ type devRun struct {
 	stop    func()
 }
 
-// startDev runs "virmo dev" on dataDir and a free loopback port and waits
+// startDev runs "virmo dev" with extraArgs on dataDir and a free loopback port and waits
 // for its banner. The test's cleanup stops it.
-func startDev(t *testing.T, dataDir string) *devRun {
+func startDev(t *testing.T, dataDir string, extraArgs ...string) *devRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRootCommand()
 	banner := &syncBuffer{}
 	root.SetOut(banner)
 	root.SetErr(&bytes.Buffer{})
-	root.SetArgs([]string{"dev", "--data", dataDir, "--listen", "127.0.0.1:0", "--log-level", "error"})
+	root.SetArgs(append([]string{"dev", "--data", dataDir, "--listen", "127.0.0.1:0", "--log-level", "error"},
+		extraArgs...))
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	var once sync.Once
@@ -203,4 +205,19 @@ func (d *devRun) waitVMs(t *testing.T, device string) {
 		}
 		return len(vms) == 2
 	})
+}
+
+func TestDevSocketGroup(t *testing.T) {
+	dataDir := t.TempDir()
+	startDev(t, dataDir, "--socket-group", strconv.Itoa(os.Getgid()))
+	socket := filepath.Join(dataDir, "agent", "unlock.sock")
+	var info os.FileInfo
+	waitUntil(t, "the unlock socket", func() bool {
+		var err error
+		info, err = os.Stat(socket)
+		return err == nil
+	})
+	if mode := info.Mode().Perm(); mode != 0o660 {
+		t.Errorf("unlock socket mode %v, want 0660", mode)
+	}
 }
