@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -18,7 +19,14 @@ import (
 type moDefinition struct {
 	name string
 	def  *dmtree.NodeDef
+	// mountedAt is the URI of the node the MO is placed under when that is
+	// not the root. Such an MO is printed only when named, because the
+	// combined tree already contains it there.
+	mountedAt string
 }
+
+// lawmoMount is the URI of the node the agent mounts LAWMO below, once per VM.
+const lawmoMount = "./VirMO/<x>/DM"
 
 // moDefinitions returns the definitions the agent mounts, from the plugins
 // themselves, in the order `virmo ddf` prints them. LAWMO is the per-VM
@@ -30,11 +38,11 @@ func moDefinitions() ([]moDefinition, error) {
 		return nil, fmt.Errorf("the VirMO definition has no <x>/DM/LAWMO node")
 	}
 	return []moDefinition{
-		{"DevInfo", devinfo.New(devinfo.Info{}).Definition()},
-		{"DevDetail", devdetail.New(devdetail.Detail{}).Definition()},
-		{"DMAcc", dmacc.New().Definition()},
-		{"LAWMO", lawmo},
-		{"VirMO", virmoDef},
+		{"DevInfo", devinfo.New(devinfo.Info{}).Definition(), ""},
+		{"DevDetail", devdetail.New(devdetail.Detail{}).Definition(), ""},
+		{"DMAcc", dmacc.New().Definition(), ""},
+		{"LAWMO", lawmo, lawmoMount},
+		{"VirMO", virmoDef, ""},
 	}, nil
 }
 
@@ -63,8 +71,10 @@ func newDDFCommand() *cobra.Command {
 		Short: "Print the OMA DDF of the management objects the agent serves",
 		Long: `Print the DDF 1.2 XML (Device Description Framework) of DevInfo,
 DevDetail, DMAcc, LAWMO or VirMO, built from the definitions the agent
-mounts. Without an argument, all five are printed in one MgmtTree. MO names
-are case-insensitive. LAWMO is the per-VM LAWMO at ./VirMO/<x>/DM/LAWMO.`,
+mounts. Without an argument, the root-level MOs DevInfo, DevDetail, DMAcc
+and VirMO are printed in one MgmtTree. MO names are case-insensitive.
+LAWMO exists only per VM, at ./VirMO/<x>/DM/LAWMO: it is part of the VirMO
+tree, and "virmo ddf lawmo" prints it alone with a comment that says so.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			all, err := moDefinitions()
@@ -73,10 +83,15 @@ are case-insensitive. LAWMO is the per-VM LAWMO at ./VirMO/<x>/DM/LAWMO.`,
 			}
 			var defs []*dmtree.NodeDef
 			var names []string
+			mountedAt := ""
 			for _, m := range all {
 				names = append(names, m.name)
-				if len(args) == 0 || strings.EqualFold(args[0], m.name) {
+				switch {
+				case len(args) == 0 && m.mountedAt == "":
 					defs = append(defs, m.def)
+				case len(args) == 1 && strings.EqualFold(args[0], m.name):
+					defs = append(defs, m.def)
+					mountedAt = m.mountedAt
 				}
 			}
 			if len(defs) == 0 {
@@ -87,6 +102,9 @@ are case-insensitive. LAWMO is the per-VM LAWMO at ./VirMO/<x>/DM/LAWMO.`,
 			if err != nil {
 				return err
 			}
+			if mountedAt != "" {
+				out = addMountComment(out, mountedAt)
+			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
@@ -94,4 +112,19 @@ are case-insensitive. LAWMO is the per-VM LAWMO at ./VirMO/<x>/DM/LAWMO.`,
 	cmd.Flags().StringVar(&man, "man", "VirMO", "manufacturer written in the Man element")
 	cmd.Flags().StringVar(&mod, "mod", "VirMO Client", "model written in the Mod element")
 	return cmd
+}
+
+// addMountComment inserts, before the MgmtTree element of a DDF document,
+// a comment that names the node its top-level node is placed under. The
+// DDF Path element cannot carry it, because a Path names one real node and
+// this one holds the runtime-named <x>.
+func addMountComment(doc []byte, mountedAt string) []byte {
+	comment := "<!-- The agent mounts this MO below " + mountedAt + ", once per VM. -->\n"
+	i := bytes.Index(doc, []byte("<MgmtTree"))
+	if i < 0 {
+		return doc
+	}
+	out := append([]byte{}, doc[:i]...)
+	out = append(out, comment...)
+	return append(out, doc[i:]...)
 }

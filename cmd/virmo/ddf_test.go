@@ -26,7 +26,7 @@ func TestDDFCommand(t *testing.T) {
 		args  []string
 		roots []string
 	}{
-		{[]string{"ddf"}, []string{"DevInfo", "DevDetail", "DMAcc", "LAWMO", "VirMO"}},
+		{[]string{"ddf"}, []string{"DevInfo", "DevDetail", "DMAcc", "VirMO"}},
 		{[]string{"ddf", "virmo"}, []string{"VirMO"}},
 		{[]string{"ddf", "LAWMO"}, []string{"LAWMO"}},
 		{[]string{"ddf", "DevInfo"}, []string{"DevInfo"}},
@@ -51,6 +51,26 @@ func TestDDFCommand(t *testing.T) {
 				t.Errorf("top-level nodes = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+func TestDDFLAWMONamesMount(t *testing.T) {
+	all, err := runRoot(t, nil, "ddf")
+	if err != nil {
+		t.Fatalf("virmo ddf: %v", err)
+	}
+	if strings.Contains(all, "<!--") {
+		t.Errorf("virmo ddf output has a mount comment, want none")
+	}
+	out, err := runRoot(t, nil, "ddf", "lawmo")
+	if err != nil {
+		t.Fatalf("virmo ddf lawmo: %v", err)
+	}
+	if !strings.Contains(out, "<!-- The agent mounts this MO below ./VirMO/<x>/DM, once per VM. -->") {
+		t.Errorf("virmo ddf lawmo output lacks the mount comment:\n%.400s", out)
+	}
+	if _, err := ddf.Unmarshal([]byte(out)); err != nil {
+		t.Errorf("virmo ddf lawmo output is not a valid DDF: %v", err)
 	}
 }
 
