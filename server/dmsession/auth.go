@@ -155,6 +155,30 @@ func (t *turn) challenge(kind string) *syncml.Chal {
 	}}
 }
 
+// decoyChallenge returns the SyncHdr status and Chal for a message from an
+// unknown DevID: 407 without credentials and 401 with them, as a known
+// device gets, with a Chal of the type the message used (md5 when it used
+// none or an unsupported one) and a fresh random nonce that is not stored.
+func (t *turn) decoyChallenge() (int, *syncml.Chal) {
+	used := t.messageAuth()
+	code := syncml.StatusInvalidCredentials
+	if used == "" {
+		code = syncml.StatusMissingCredentials
+	}
+	kind := used
+	if kind != store.AuthHMAC && kind != store.AuthBasic {
+		kind = store.AuthMD5
+	}
+	if kind == store.AuthBasic {
+		return code, &syncml.Chal{Meta: &syncml.Meta{Type: syncml.AuthBasic, Format: formatB64}}
+	}
+	return code, &syncml.Chal{Meta: &syncml.Meta{
+		Type:      wireAuthType(kind),
+		Format:    formatB64,
+		NextNonce: base64.StdEncoding.EncodeToString(dmauth.NewNonce()),
+	}}
+}
+
 // wireAuthType returns the Meta Type of credential type kind.
 func wireAuthType(kind string) string {
 	switch kind {

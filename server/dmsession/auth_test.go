@@ -161,23 +161,56 @@ func TestServerNonceFromDeviceChal(t *testing.T) {
 	}
 }
 
-func TestUnknownDeviceGets401(t *testing.T) {
-	f := newFixture(t, 0)
-	d := f.newDevice("X1")
-	m := d.build(credValid, true, pkg1()...)
-	m.Header.Source.LocURI = "IMEI:000000000000000"
-	body, err := syncml.Encode(m)
-	if err != nil {
-		t.Fatal(err)
+// TestUnknownDeviceLooksLikeKnown checks that an unauthenticated message
+// gets the same reply shape for an enrolled and an unknown DevID: the same
+// statuses, a Chal with a fresh nonce, and no server credentials.
+func TestUnknownDeviceLooksLikeKnown(t *testing.T) {
+	tests := []struct {
+		name string
+		cred credential
+		want string
+	}{
+		{"no credentials", credNone, "Status 1/0 SyncHdr 407 chal"},
+		{"wrong credentials", credWrong, "Status 1/0 SyncHdr 401 chal"},
 	}
-	_, data := f.post(body)
-	reply, err := syncml.Decode(data)
-	if err != nil {
-		t.Fatalf("decode reply: %v", err)
-	}
-	expect(t, "unknown device", reply,
-		"Status 1/0 SyncHdr 401", "Status 1/1 Alert 401", "Status 1/2 Replace 401", "Final")
-	if reply.Header.Cred != nil {
-		t.Errorf("reply to an unknown device carries server credentials")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 0)
+			replies := map[string]*syncml.Message{}
+			var nonces []string
+			for _, devID := range []string{testDevID, "IMEI:000000000000000", "IMEI:000000000000000"} {
+				m := f.newDevice("X1").build(tt.cred, true, pkg1()...)
+				m.Header.Source.LocURI = devID
+				body, err := syncml.Encode(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, data := f.post(body)
+				reply, err := syncml.Decode(data)
+				if err != nil {
+					t.Fatalf("decode reply: %v", err)
+				}
+				if reply.Header.Cred != nil {
+					t.Errorf("reply for %s carries server credentials", devID)
+				}
+				_, chal := hdrStatus(t, reply)
+				if chal == nil || chal.Meta == nil || chal.Meta.NextNonce == "" {
+					t.Fatalf("reply for %s has no Chal with a NextNonce", devID)
+				}
+				nonces = append(nonces, chal.Meta.NextNonce)
+				replies[devID] = reply
+			}
+			known, unknown := describe(replies[testDevID]), describe(replies["IMEI:000000000000000"])
+			if strings.Join(known, "\n") != strings.Join(unknown, "\n") {
+				t.Errorf("unknown device reply =\n%s\nknown device reply =\n%s",
+					strings.Join(unknown, "\n"), strings.Join(known, "\n"))
+			}
+			if known[0] != tt.want {
+				t.Errorf("first command = %q, want %q", known[0], tt.want)
+			}
+			if nonces[1] == nonces[2] {
+				t.Errorf("two replies to an unknown device carry the same nonce %q", nonces[1])
+			}
+		})
 	}
 }

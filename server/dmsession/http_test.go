@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,8 +88,8 @@ func TestServeHTTPTooLargeNamesLimit(t *testing.T) {
 }
 
 // TestCorpusPackage1Replies sends the client Package 1 messages of the
-// corpus. Their devices are unknown, so each gets a 401, and the reply
-// must still be valid SyncML.
+// corpus. Their devices are unknown, so each gets a 401 or 407 with a
+// Chal, and the reply must still be valid SyncML.
 func TestCorpusPackage1Replies(t *testing.T) {
 	files := []string{
 		"001-spec-client-pkg1-alert1200-devinfo.xml",
@@ -119,11 +120,18 @@ func TestCorpusPackage1Replies(t *testing.T) {
 				t.Fatalf("reply violates DM rules: %v", v)
 			}
 			lines := describe(reply)
-			if !strings.HasSuffix(lines[0], "/0 SyncHdr 401") {
-				t.Fatalf("first command = %q, want Status 401 for SyncHdr", lines[0])
+			code, chal := hdrStatus(t, reply)
+			if code != syncml.StatusInvalidCredentials && code != syncml.StatusMissingCredentials {
+				t.Fatalf("first command = %q, want Status 401 or 407 for SyncHdr", lines[0])
+			}
+			if chal == nil {
+				t.Errorf("SyncHdr Status %d has no Chal", code)
+			}
+			if reply.Header.Cred != nil {
+				t.Errorf("reply to an unknown device carries server credentials")
 			}
 			for _, c := range reply.Body.Commands {
-				if c.Name != syncml.CmdStatus || c.Data != "401" {
+				if c.Name != syncml.CmdStatus || c.Data != strconv.Itoa(code) {
 					t.Fatalf("reply to an unknown device holds %s", describeCommand(c))
 				}
 			}

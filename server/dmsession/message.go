@@ -107,8 +107,12 @@ func (t *turn) run() ([]byte, error) {
 	h := &t.in.Header
 	dev, err := t.q.GetDeviceByDevID(t.ctx, h.Source.LocURI)
 	if errors.Is(err, store.ErrNotFound) {
+		// An unknown DevID gets the reply a known device gets for missing
+		// or wrong credentials, so the reply does not tell which DevIDs
+		// are enrolled. Its nonce is random and never stored.
 		t.outcome = "unknown device"
-		t.reject(syncml.StatusInvalidCredentials, nil)
+		code, chal := t.decoyChallenge()
+		t.reject(code, chal)
 		return t.encode(t.reply(nil, "1"))
 	}
 	if err != nil {
@@ -171,16 +175,24 @@ func (t *turn) run() ([]byte, error) {
 // encodeReply encodes the reply with the server credentials of the
 // device's credential type: a Cred in the SyncHdr, or for syncml:auth-MAC
 // the x-syncml-hmac header over the encoded bytes.
+//
+// Only a reply to an authenticated message carries them: a 401, 407 or
+// any reply sent before authentication has no server Cred and no MAC, so
+// an unauthenticated peer cannot collect server credentials.
 func (t *turn) encodeReply() ([]byte, error) {
-	cred, err := t.serverCred()
-	if err != nil {
-		return nil, err
+	authenticated := t.authCode == syncml.StatusAuthAccepted || t.authCode == syncml.StatusOK
+	var cred *syncml.Cred
+	if authenticated {
+		var err error
+		if cred, err = t.serverCred(); err != nil {
+			return nil, err
+		}
 	}
 	reply, err := t.encode(t.reply(cred, strconv.Itoa(t.st.ServerMsgID)))
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
-	if t.accountAuth() == store.AuthHMAC {
+	if authenticated && t.accountAuth() == store.AuthHMAC {
 		if t.replyMAC, err = t.signReply(reply); err != nil {
 			return nil, err
 		}
