@@ -81,7 +81,7 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 	cmd.Flags().StringVar(&opts.socketGroup, "socket-group", "",
 		socketGroupHelp)
 	cmd.Flags().DurationVar(&opts.poll, "poll", 0,
-		"time between client-initiated DM sessions, for example 30s or 5m; "+
+		"time between client-initiated DM sessions, at least 1s, for example 30s or 5m; "+
 			"0 means 5m, or 1h with --notify-long-poll or --notify-udp")
 	cmd.Flags().BoolVar(&opts.notifyLongPoll, "notify-long-poll", false,
 		"keep a long-poll open at the server so it can wake the agent at once (works behind NAT)")
@@ -109,11 +109,18 @@ func addAgentFlags(cmd *cobra.Command, opts *agentOptions) {
 const socketGroupHelp = "group name or ID whose members may use the unlock socket (mode 0660); " +
 	"default: only the agent's user (mode 0600). The group also needs search permission on the socket's directory"
 
-// checkAgentIntervals rejects negative --poll and non-positive
-// --sync-interval values, which the agent would replace by its defaults.
+// minPoll is the shortest --poll the agent and dev mode accept. A shorter
+// value is most likely a typo (5ms for 5m) and would open a DM session
+// every few milliseconds.
+const minPoll = time.Second
+
+// checkAgentIntervals rejects a negative --poll, a --poll below minPoll
+// other than 0 (the default), and a non-positive --sync-interval, which
+// the agent would replace by its default.
 func checkAgentIntervals(opts *agentOptions) error {
-	if opts.poll < 0 {
-		return fmt.Errorf("invalid --poll %s: use a positive duration such as 5m, or 0 for the default", opts.poll)
+	if opts.poll < 0 || (opts.poll > 0 && opts.poll < minPoll) {
+		return fmt.Errorf("invalid --poll %s: use %s or more, such as 5m, or 0 for the default",
+			opts.poll, minPoll)
 	}
 	if opts.syncInterval <= 0 {
 		return fmt.Errorf("invalid --sync-interval %s: use a positive duration such as 5s", opts.syncInterval)

@@ -159,7 +159,10 @@ func TestZeroIntervalsRejected(t *testing.T) {
 	}{
 		{[]string{"dev", "--poll", "0s", "--data", t.TempDir()}, "invalid --poll 0s"},
 		{[]string{"dev", "--poll", "-1s", "--data", t.TempDir()}, "invalid --poll -1s"},
+		{[]string{"dev", "--poll", "5ms", "--data", t.TempDir()}, "invalid --poll 5ms"},
 		{[]string{"agent", "--poll", "-1s", "--data", t.TempDir()}, "invalid --poll -1s"},
+		{[]string{"agent", "--poll", "5ms", "--data", t.TempDir()}, "invalid --poll 5ms"},
+		{[]string{"agent", "--poll", "999ms", "--data", t.TempDir()}, "invalid --poll 999ms"},
 		{[]string{"agent", "--sync-interval", "0s", "--data", t.TempDir()}, "invalid --sync-interval 0s"},
 		{[]string{"server", "--server-id", "", "--data", t.TempDir()}, "--server-id is empty"},
 	}

@@ -44,8 +44,8 @@ DATA, so a second run continues where the first stopped.`,
 			if !cmd.Flags().Changed("log-level") {
 				g.logLevel = "warn"
 			}
-			if opts.poll <= 0 {
-				return fmt.Errorf("invalid --poll %s: use a positive duration such as 30s", opts.poll)
+			if opts.poll < minPoll {
+				return fmt.Errorf("invalid --poll %s: use %s or more, such as 30s", opts.poll, minPoll)
 			}
 			return runDev(cmd.Context(), g, opts, cmd.OutOrStdout())
 		},
@@ -55,7 +55,7 @@ DATA, so a second run continues where the first stopped.`,
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080",
 		"loopback TCP address (host:port) for the server; port 0 picks a free one")
 	cmd.Flags().DurationVar(&opts.poll, "poll", 30*time.Second,
-		"time between the agent's DM sessions when no notification arrives; must be above 0")
+		"time between the agent's DM sessions when no notification arrives, at least 1s")
 	cmd.Flags().BoolVar(&opts.tls, "tls", false,
 		"serve HTTPS with a self-signed certificate; its CA is written to DATA/ca.pem")
 	cmd.Flags().StringVar(&opts.encoding, "encoding", "xml",
