@@ -243,7 +243,7 @@ func (s *session) package1() (*outgoing, error) {
 }
 
 // reply builds the answer to the server message in: the Status for its
-// SyncHdr with a fresh server nonce, the answers to its commands, the
+// SyncHdr with a fresh server nonce (none under basic), the answers to its commands, the
 // alerts queued since the last message and, when the reply would exceed
 // the server's MaxMsgSize, the next chunk of the largest Results.
 func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing, error) {
@@ -352,8 +352,13 @@ func (s *session) rejectServer(ctx context.Context, in *syncml.Message) {
 }
 
 // newServerNonce creates and stores a nonce for the server's next
-// credentials. It is durable before it is sent.
+// credentials. It is durable before it is sent. Under basic it returns nil
+// and keeps the stored nonce, because the basic Chal carries no NextNonce.
+// The server then keeps keying Package #0 with the nonce it already has.
 func (s *session) newServerNonce() ([]byte, error) {
+	if s.auth == AuthBasic {
+		return nil, nil
+	}
 	nonce := dmauth.NewNonce()
 	err := s.a.tree.Update(func(tx *dmtree.Tx) error {
 		return dmacc.SetServerNonce(tx, nonce)
