@@ -124,7 +124,9 @@ type Agent struct {
 // (DevInfo, DevDetail, DMAcc, VirMO) from the stored snapshot and returns
 // the agent, ready to Run. Only one agent may use a DataDir at a time.
 // A missing DM account is not an error: sessions fail with ErrNotEnrolled
-// until the device is enrolled.
+// until the device is enrolled. An account that no session can use is one:
+// an auth type other than Config.Auth, an invalid server URL, or basic
+// credentials to a URL other than https.
 func New(cfg Config) (*Agent, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("agent: Config.DataDir is empty; set the state directory")
@@ -189,6 +191,12 @@ func New(cfg Config) (*Agent, error) {
 	if err := a.buildTree(); err != nil {
 		a.Close()
 		return nil, err
+	}
+	// A DM account that no session can use fails New, because otherwise
+	// the agent would back off forever without reaching the server.
+	if _, _, err := a.sessionAccount(); err != nil && !errors.Is(err, ErrNotEnrolled) {
+		a.Close()
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	return a, nil
 }
@@ -325,6 +333,7 @@ func (a *Agent) sessionLoop(ctx context.Context) {
 	defer timer.Stop()
 	failures := 0
 	notEnrolledLogged := false
+	lastErr := ""
 
 	for {
 		alertCode, sessionID := syncml.AlertClientInitiated, ""
@@ -351,6 +360,7 @@ func (a *Agent) sessionLoop(ctx context.Context) {
 		case err == nil:
 			failures = 0
 			notEnrolledLogged = false
+			lastErr = ""
 		case errors.Is(err, ErrNotEnrolled):
 			if !notEnrolledLogged {
 				a.log.Warn("no DM sessions until the device is enrolled", "err", err)
@@ -361,10 +371,34 @@ func (a *Agent) sessionLoop(ctx context.Context) {
 		default:
 			failures++
 			next = backoff(failures)
-			a.log.Info("next DM session after backoff", "failures", failures, "wait", next)
+			a.logBackoff(err, failures, next, &lastErr)
 		}
 		timer.Reset(next)
 	}
+}
+
+// backoffLogEvery is the interval, in consecutive failures, at which a
+// repeated session error is logged at info level again.
+const backoffLogEvery = 10
+
+// logBackoff logs the wait after a failed session with its error. A new
+// error is logged at warn level, and a repeat of the previous one only at
+// debug level, except every backoffLogEvery failures. lastErr holds the
+// previous error's message.
+func (a *Agent) logBackoff(err error, failures int, wait time.Duration, lastErr *string) {
+	msg := err.Error()
+	switch {
+	case msg != *lastErr:
+		a.log.Warn("DM session failed; next one after backoff", "failures", failures,
+			"wait", wait, "err", err)
+	case failures%backoffLogEvery == 0:
+		a.log.Info("DM session failed again; next one after backoff", "failures", failures,
+			"wait", wait, "err", err)
+	default:
+		a.log.Debug("DM session failed again; next one after backoff", "failures", failures,
+			"wait", wait, "err", err)
+	}
+	*lastErr = msg
 }
 
 // hasQueuedAlerts reports whether an alert waits for delivery.

@@ -74,33 +74,9 @@ func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 // SessionID, the one a Package #0 named; empty means the next of the
 // agent's own sequence.
 func (a *Agent) runSessionWithID(ctx context.Context, alertCode int, sessionID string) error {
-	var acc dmacc.Account
-	var auth string
-	err := a.tree.View(func(tx *dmtree.Tx) error {
-		var err error
-		if acc, err = dmacc.Read(tx); err != nil {
-			return err
-		}
-		auth, err = accountAuth(tx)
-		return err
-	})
-	if errors.Is(err, dmacc.ErrNoAccount) {
-		return ErrNotEnrolled
-	}
+	acc, auth, err := a.sessionAccount()
 	if err != nil {
-		return fmt.Errorf("read DM account: %w", err)
-	}
-	if err := checkServerURL(acc.ServerURL); err != nil {
 		return err
-	}
-	if a.cfg.Auth != "" && a.cfg.Auth != auth {
-		return fmt.Errorf("configured auth type %s differs from %s of the DM account; "+
-			"enroll again with auth %s or configure %s", a.cfg.Auth, auth, a.cfg.Auth, auth)
-	}
-	if auth == AuthBasic {
-		if err := checkBasicURL(acc.ServerURL); err != nil {
-			return err
-		}
 	}
 
 	seq, err := a.state.nextSessionSeq()
@@ -227,6 +203,41 @@ func (s *session) run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// sessionAccount reads the DM account and its credential type, and checks
+// that a session with it can work: a valid server URL, the configured auth
+// type, and https for basic. It returns ErrNotEnrolled without an account.
+func (a *Agent) sessionAccount() (dmacc.Account, string, error) {
+	var acc dmacc.Account
+	var auth string
+	err := a.tree.View(func(tx *dmtree.Tx) error {
+		var err error
+		if acc, err = dmacc.Read(tx); err != nil {
+			return err
+		}
+		auth, err = accountAuth(tx)
+		return err
+	})
+	if errors.Is(err, dmacc.ErrNoAccount) {
+		return acc, "", ErrNotEnrolled
+	}
+	if err != nil {
+		return acc, "", fmt.Errorf("read DM account: %w", err)
+	}
+	if err := checkServerURL(acc.ServerURL); err != nil {
+		return acc, "", err
+	}
+	if a.cfg.Auth != "" && a.cfg.Auth != auth {
+		return acc, "", fmt.Errorf("configured auth type %s differs from %s of the DM account; "+
+			"enroll again with auth %s or configure %s", a.cfg.Auth, auth, a.cfg.Auth, auth)
+	}
+	if auth == AuthBasic {
+		if err := checkBasicURL(acc.ServerURL); err != nil {
+			return acc, "", err
+		}
+	}
+	return acc, auth, nil
 }
 
 // package1 builds Package 1: the session Alert, the DevInfo Replace and
