@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -129,10 +128,10 @@ type Agent struct {
 // credentials to a URL other than https.
 func New(cfg Config) (*Agent, error) {
 	if cfg.DataDir == "" {
-		return nil, errors.New("agent: Config.DataDir is empty; set the state directory")
+		return nil, errors.New("agent: missing data directory: set the directory for the agent's state")
 	}
 	if cfg.Driver == nil {
-		return nil, errors.New("agent: Config.Driver is nil; open a hypervisor driver first")
+		return nil, errors.New("agent: missing hypervisor driver: open a hypervisor driver first")
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
@@ -163,11 +162,11 @@ func New(cfg Config) (*Agent, error) {
 	}
 	var err error
 	if cfg.Encoding, err = checkEncoding(cfg.Encoding); err != nil {
-		return nil, fmt.Errorf("agent: Config.Encoding: %w", err)
+		return nil, err
 	}
 	if cfg.Auth != "" {
 		if _, err := checkAuth(cfg.Auth); err != nil {
-			return nil, fmt.Errorf("agent: Config.Auth: %w", err)
+			return nil, err
 		}
 	}
 
@@ -196,7 +195,7 @@ func New(cfg Config) (*Agent, error) {
 	// the agent would back off forever without reaching the server.
 	if _, _, err := a.sessionAccount(); err != nil && !errors.Is(err, ErrNotEnrolled) {
 		a.Close()
-		return nil, fmt.Errorf("agent: %w", err)
+		return nil, err
 	}
 	return a, nil
 }

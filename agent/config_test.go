@@ -113,3 +113,42 @@ func TestLogBackoffRateLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigErrorsNameNoFields checks the messages of invalid Config and
+// EnrollConfig values: each names the value and the fix in plain words,
+// not the Go field.
+func TestConfigErrorsNameNoFields(t *testing.T) {
+	dir := t.TempDir()
+	drv := openSim(t, dir)
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"missing data directory", Config{Driver: drv},
+			"agent: missing data directory: set the directory for the agent's state"},
+		{"missing driver", Config{DataDir: dir},
+			"agent: missing hypervisor driver: open a hypervisor driver first"},
+		{"invalid encoding", Config{DataDir: dir, Driver: drv, Encoding: "json"},
+			`invalid encoding "json": use xml or wbxml`},
+		{"invalid auth", Config{DataDir: dir, Driver: drv, Auth: "sha1"},
+			`invalid auth type "sha1": use md5, hmac or basic`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := New(tt.cfg)
+			if err == nil {
+				a.Close()
+				t.Fatal("New returned no error")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("New error = %q, want %q", err, tt.want)
+			}
+		})
+	}
+
+	err := Enroll(t.Context(), EnrollConfig{DataDir: dir})
+	if want := "enroll: missing server URL, enrollment token"; err == nil || err.Error() != want {
+		t.Errorf("Enroll error = %v, want %q", err, want)
+	}
+}

@@ -52,8 +52,8 @@ type EnrollConfig struct {
 // DevInfo/DevId from then on. Enroll fails while an agent runs on
 // DataDir.
 func Enroll(ctx context.Context, cfg EnrollConfig) error {
-	if cfg.DataDir == "" || cfg.ServerURL == "" || cfg.Token == "" {
-		return errors.New("enroll: DataDir, ServerURL and Token are required")
+	if err := checkEnrollConfig(cfg); err != nil {
+		return err
 	}
 	if err := checkServerURL(cfg.ServerURL); err != nil {
 		return fmt.Errorf("enroll: %w", err)
@@ -114,6 +114,24 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 	})
 	if err != nil {
 		return fmt.Errorf("enroll: store the DM account: %w", err)
+	}
+	return nil
+}
+
+// checkEnrollConfig returns an error naming the required values cfg lacks.
+func checkEnrollConfig(cfg EnrollConfig) error {
+	var missing []string
+	if cfg.DataDir == "" {
+		missing = append(missing, "data directory")
+	}
+	if cfg.ServerURL == "" {
+		missing = append(missing, "server URL")
+	}
+	if cfg.Token == "" {
+		missing = append(missing, "enrollment token")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("enroll: missing %s", strings.Join(missing, ", "))
 	}
 	return nil
 }
