@@ -42,25 +42,8 @@ func GenerateDev(dir string, hosts []string) (DevFiles, error) {
 		return files, nil
 	}
 
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return files, fmt.Errorf("generate CA key: %w", err)
-	}
 	now := time.Now()
-	caTemplate := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: "VirMO dev CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	if err != nil {
-		return files, fmt.Errorf("create CA certificate: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
+	caKey, caCert, caDER, err := newCA("VirMO dev CA", now)
 	if err != nil {
 		return files, err
 	}
@@ -100,6 +83,84 @@ func GenerateDev(dir string, hosts []string) (DevFiles, error) {
 		return files, err
 	}
 	return files, writePEM(files.ServerKey, "EC PRIVATE KEY", serverKeyDER, 0o600)
+}
+
+// newCA creates a self-signed CA certificate valid for one year from now.
+func newCA(commonName string, now time.Time) (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	template := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: commonName},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("create CA certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return key, cert, der, nil
+}
+
+// ClientFiles are the files GenerateClient writes.
+type ClientFiles struct {
+	// CACert is the CA that signed Cert, for the server's --tls-client-ca.
+	CACert string
+	Cert   string
+	Key    string
+}
+
+// GenerateClient creates, in dir, a client CA (client-ca.pem) and a
+// client certificate signed by it (client.pem, client-key.pem) with the
+// given common name, valid for one year. Existing files are overwritten.
+func GenerateClient(dir, commonName string) (ClientFiles, error) {
+	files := ClientFiles{
+		CACert: filepath.Join(dir, "client-ca.pem"),
+		Cert:   filepath.Join(dir, "client.pem"),
+		Key:    filepath.Join(dir, "client-key.pem"),
+	}
+	now := time.Now()
+	caKey, caCert, caDER, err := newCA("VirMO client CA", now)
+	if err != nil {
+		return files, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return files, fmt.Errorf("generate client key: %w", err)
+	}
+	template := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return files, fmt.Errorf("create client certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return files, err
+	}
+
+	if err := writePEM(files.CACert, "CERTIFICATE", caDER, 0o644); err != nil {
+		return files, err
+	}
+	if err := writePEM(files.Cert, "CERTIFICATE", der, 0o644); err != nil {
+		return files, err
+	}
+	return files, writePEM(files.Key, "EC PRIVATE KEY", keyDER, 0o600)
 }
 
 // ServerConfig returns the listener configuration for a certificate and key

@@ -141,3 +141,32 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("LoadCAPool of a key file succeeded")
 	}
 }
+
+func TestGenerateClientAccepted(t *testing.T) {
+	client, err := GenerateClient(t.TempDir(), "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, files := startDevServer(t, client.CACert, true)
+
+	withCert, err := NewHTTPClient(ClientOptions{CAFile: files.CACert,
+		CertFile: client.Cert, KeyFile: client.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := get(t, withCert, url)
+	if err != nil {
+		t.Fatalf("GET with the generated client certificate: %v", err)
+	}
+	if body != "client-cert" {
+		t.Errorf("server saw no client certificate, body %q", body)
+	}
+
+	info, err := os.Stat(client.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("client-key.pem mode = %v, want 0600", info.Mode().Perm())
+	}
+}
