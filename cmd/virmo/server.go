@@ -89,6 +89,9 @@ secrets and device passwords) and DATA/admin.token (the operator token).`,
 }
 
 func runServer(ctx context.Context, logger *slog.Logger, opts *serverOptions) error {
+	if err := opts.tls.check(); err != nil {
+		return err
+	}
 	listener, err := net.Listen("tcp", opts.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another --listen address)", opts.listen, err)
@@ -98,18 +101,44 @@ func runServer(ctx context.Context, logger *slog.Logger, opts *serverOptions) er
 		listener.Close()
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "VirMO Server listening on %s\nadmin token: %s\n",
-		running.baseURL, filepath.Join(opts.dataDir, "admin.token"))
+	fmt.Fprintf(os.Stderr, "VirMO Server listening on %s\n", running.listenURL)
+	if running.baseURL != running.listenURL {
+		fmt.Fprintf(os.Stderr, "public URL: %s\n", running.baseURL)
+	}
+	fmt.Fprintf(os.Stderr, "admin token: %s\n", filepath.Join(opts.dataDir, "admin.token"))
 	<-ctx.Done()
 	return running.shutdown()
 }
 
+// check rejects TLS flags that are incomplete or that would have no
+// effect because the server serves plain HTTP.
+func (o tlsServerOptions) check() error {
+	switch {
+	case o.certFile != "" && o.keyFile == "":
+		return errors.New("--tls-key is missing: --tls-cert needs the key file")
+	case o.keyFile != "" && o.certFile == "":
+		return errors.New("--tls-cert is missing: --tls-key needs the certificate file")
+	case o.certFile == "" && o.clientCAFile != "":
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key: " +
+			"without them the server serves plain HTTP and verifies no client certificate")
+	case o.certFile == "" && o.requireClientCert:
+		return errors.New("--tls-require-client-cert needs --tls-cert and --tls-key: " +
+			"without them the server serves plain HTTP and verifies no client certificate")
+	case o.requireClientCert && o.clientCAFile == "":
+		return errors.New("--tls-require-client-cert needs --tls-client-ca, the CA that client certificates are verified against")
+	}
+	return nil
+}
+
 // runningServer is a started server and what it takes to stop it.
 type runningServer struct {
-	srv      *server.Server
-	baseURL  string
-	token    string
-	shutdown func() error
+	srv *server.Server
+	// listenURL is the scheme and address the listener serves; baseURL is
+	// the public URL, which --public-url may set to another one.
+	listenURL string
+	baseURL   string
+	token     string
+	shutdown  func() error
 }
 
 // startServer opens the store, builds the server and serves it on listener
@@ -129,9 +158,10 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 		listener = tls.NewListener(listener, tlsConfig)
 		scheme = "https"
 	}
+	listenURL := scheme + "://" + listener.Addr().String()
 	baseURL := opts.publicURL
 	if baseURL == "" {
-		baseURL = scheme + "://" + listener.Addr().String()
+		baseURL = listenURL
 	}
 
 	udpAllow, err := parseUDPAllow(opts)
@@ -174,7 +204,7 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 	if err := os.WriteFile(filepath.Join(opts.dataDir, "server.url"), []byte(baseURL+"\n"), 0o600); err != nil {
 		logger.Warn("write server.url", "err", err)
 	}
-	logger.Info("server started", "url", baseURL, "data", opts.dataDir)
+	logger.Info("server started", "listen", listenURL, "url", baseURL, "data", opts.dataDir)
 
 	shutdown := func() error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -185,7 +215,8 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 		}
 		return errors.Join(err, srv.Close(), st.Close())
 	}
-	return &runningServer{srv: srv, baseURL: baseURL, token: token, shutdown: shutdown}, nil
+	return &runningServer{srv: srv, listenURL: listenURL, baseURL: baseURL, token: token,
+		shutdown: shutdown}, nil
 }
 
 // parseUDPAllow checks --notify-hold and parses --notify-udp-allow; nil
