@@ -198,6 +198,9 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		// net/http logs TLS handshake and accept errors here, so they
+		// follow --log-format and --log-level like every other line.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(listener) }()
