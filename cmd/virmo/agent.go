@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -225,7 +227,7 @@ type enrollOptions struct {
 	token     string
 	devID     string
 	name      string
-	caFile    string
+	tls       tlsClientOptions
 	auth      string
 }
 
@@ -248,7 +250,14 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 				}
 				opts.name = host
 			}
+			opts.tls.resolve(false)
+			if err := checkEnrollCA(opts, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
 			if err := enrollAgent(cmd.Context(), opts); err != nil {
+				if hint := opts.tls.explainTLSError(err); hint != "" {
+					return fmt.Errorf("%w; %s", err, hint)
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "enrolled with %s; start the agent with: virmo agent --data %s\n",
@@ -263,17 +272,39 @@ for a DM account with per-device credentials, stored in the agent's state.`,
 	cmd.Flags().StringVar(&opts.name, "name", "", "display name of this device (default: the host name)")
 	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
 		"credential type of the DM account: md5, hmac, or basic (https servers only)")
-	cmd.Flags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
-		"PEM CA file the server's HTTPS certificate is verified against, kept for later sessions (env VIRMO_CA)")
+	addTLSClientFlags(cmd.Flags(), &opts.tls,
+		"PEM CA file the server's HTTPS certificate is verified against, kept for later sessions (env VIRMO_CA)",
+		" (used for enrollment only: pass it to virmo agent as well)")
 	return cmd
+}
+
+// checkEnrollCA rejects --ca with a server URL that is not https, where
+// the CA would be stored but never used. A CA from VIRMO_CA only gets a
+// warning on stderr and is dropped, because the variable may be set for
+// other servers.
+func checkEnrollCA(opts *enrollOptions, stderr io.Writer) error {
+	if opts.tls.caFile == "" || strings.HasPrefix(strings.ToLower(opts.serverURL), "https://") {
+		return nil
+	}
+	if opts.tls.caSource == "VIRMO_CA" {
+		fmt.Fprintf(stderr, "virmo: warning: ignoring VIRMO_CA=%s: --server %s is not https, so no CA is used\n",
+			opts.tls.caFile, opts.serverURL)
+		opts.tls.caFile = ""
+		return nil
+	}
+	return fmt.Errorf("--ca is set, but --server %s is not https, so the CA would never be used: "+
+		"use the server's https:// URL or leave --ca out", opts.serverURL)
 }
 
 // enrollAgent enrolls the agent and, with a CA file, keeps a copy of it in
 // the data directory so every later session verifies the server against it.
 func enrollAgent(ctx context.Context, opts *enrollOptions) error {
-	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: opts.caFile})
+	if opts.tls.caSource == "" {
+		opts.tls.caSource = "--ca"
+	}
+	httpClient, err := opts.tls.httpClient(0)
 	if err != nil {
-		return fmt.Errorf("--ca: %w", err)
+		return err
 	}
 	err = agent.Enroll(ctx, agent.EnrollConfig{
 		DataDir:    opts.dataDir,
@@ -287,10 +318,10 @@ func enrollAgent(ctx context.Context, opts *enrollOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.caFile == "" {
+	if opts.tls.caFile == "" {
 		return nil
 	}
-	ca, err := os.ReadFile(opts.caFile)
+	ca, err := os.ReadFile(opts.tls.caFile)
 	if err != nil {
 		return fmt.Errorf("read --ca file: %w", err)
 	}

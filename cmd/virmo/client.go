@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virmo/virmo/apiclient"
-	"github.com/virmo/virmo/internal/tlsutil"
 )
 
 // requestTimeout bounds each HTTP request of the operator commands,
@@ -34,9 +33,10 @@ func (o *operatorOptions) client() (*apiclient.Client, error) {
 	if o.output != "table" && o.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", o.output)
 	}
-	httpClient, err := tlsutil.NewHTTPClient(tlsutil.ClientOptions{CAFile: o.caFile, Timeout: requestTimeout})
+	o.tls.resolve(true)
+	httpClient, err := o.tls.httpClient(requestTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("--ca: %w", err)
+		return nil, err
 	}
 	o.serverURL = serverURL
 	return apiclient.New(serverURL, strings.TrimSpace(token), httpClient), nil
@@ -78,6 +78,9 @@ func (o *operatorOptions) explainRequestError(err error) error {
 	server := o.serverURL
 	if server == "" {
 		server = o.server
+	}
+	if hint := o.tls.explainTLSError(err); hint != "" {
+		return fmt.Errorf("request to the VirMO Server at %s failed: %w; %s", server, urlErr.Err, hint)
 	}
 	const check = "check that the server is running and that --server (or VIRMO_SERVER) names it"
 	switch {

@@ -68,7 +68,7 @@ func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFil
 		token:     token,
 		devID:     marker.DevID,
 		name:      "dev-device",
-		caFile:    caFile,
+		tls:       tlsClientOptions{caFile: caFile, caSource: "--ca"},
 		auth:      marker.Auth,
 	})
 	if err != nil {

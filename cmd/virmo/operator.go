@@ -16,7 +16,7 @@ type operatorOptions struct {
 	server string
 	token  string
 	output string
-	caFile string
+	tls    tlsClientOptions
 	// serverURL is the checked --server value, set by client.
 	serverURL string
 }
@@ -28,8 +28,9 @@ func addOperatorFlags(cmd *cobra.Command, opts *operatorOptions) {
 		"admin token (env VIRMO_TOKEN; virmo dev writes it to DATA/admin.token)")
 	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table",
 		"output format: table or json")
-	cmd.PersistentFlags().StringVar(&opts.caFile, "ca", envOr("VIRMO_CA", ""),
-		"PEM CA file the server's HTTPS certificate is verified against (env VIRMO_CA; virmo dev --tls writes DATA/ca.pem)")
+	addTLSClientFlags(cmd.PersistentFlags(), &opts.tls,
+		"PEM CA file the server's HTTPS certificate is verified against (env VIRMO_CA; virmo dev --tls writes DATA/ca.pem)",
+		" (env VIRMO_TLS_CLIENT_CERT, and VIRMO_TLS_CLIENT_KEY for the key)")
 }
 
 // print writes v as indented JSON with -o json, or calls table otherwise.
