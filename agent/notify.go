@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -66,6 +67,10 @@ type notifier struct {
 	// number of consecutive failures: notifyBackoff outside tests.
 	backoff func(failures int) time.Duration
 
+	// logs rate-limits the lines about dropped notifications and failed
+	// long-polls, which a peer can cause at any rate.
+	logs *logLimiter
+
 	mu     sync.Mutex
 	seen   map[uint16]time.Time
 	nonces [][]byte
@@ -76,6 +81,7 @@ func newNotifier(a *Agent) *notifier {
 		a:        a,
 		verified: make(chan string, 8),
 		backoff:  notifyBackoff,
+		logs:     newLogLimiter(dropLogInterval),
 		seen:     map[uint16]time.Time{},
 	}
 }
@@ -184,12 +190,12 @@ func (n *notifier) handle(msg []byte, transport string) {
 	log := n.a.log.With("transport", transport)
 	acc, err := n.a.account()
 	if err != nil {
-		log.Warn("drop notification: no DM account", "err", err)
+		n.logDrop(log, "drop notification: no DM account", err)
 		return
 	}
 	t, err := n.checkTrigger(msg, acc)
 	if err != nil {
-		log.Warn("drop notification", "err", err)
+		n.logDrop(log, "drop notification", err)
 		return
 	}
 	if !n.firstSeen(t.SessionID, time.Now()) {
@@ -203,6 +209,16 @@ func (n *notifier) handle(msg []byte, transport string) {
 	default:
 		log.Warn("drop notification: too many are waiting for a session", "session", id)
 	}
+}
+
+// logDrop logs a dropped notification at most once per dropLogInterval for
+// each message and error, with the count of drops since the last line.
+func (n *notifier) logDrop(log *slog.Logger, msg string, err error, args ...any) {
+	ok, count := n.logs.allow(msg+": "+err.Error(), time.Now())
+	if !ok {
+		return
+	}
+	log.Warn(msg, append(args, "err", err, "dropped", count)...)
 }
 
 // dispatch passes verified session ids to sessionLoop, at most one per
@@ -283,7 +299,7 @@ func (a *Agent) serveNotifyUDP(ctx context.Context, conn *net.UDPConn) {
 		}
 		msg, err := parsePush(buf[:size])
 		if err != nil {
-			a.log.Warn("drop notification datagram", "from", from, "err", err)
+			a.notify.logDrop(a.log, "drop notification datagram", err, "from", from)
 			continue
 		}
 		a.notify.handle(msg, "udp")
@@ -305,9 +321,9 @@ func (a *Agent) longPollLoop(ctx context.Context) {
 		if err != nil {
 			failures++
 			wait := a.notify.backoff(failures)
-			if failures == 1 || failures%10 == 0 {
+			if ok, count := a.notify.logs.allow("long-poll: "+err.Error(), time.Now()); ok {
 				a.log.Info("notification long-poll failed; reconnecting after backoff",
-					"failures", failures, "wait", wait, "err", err)
+					"failures", failures, "wait", wait, "err", err, "failed", count)
 			}
 			select {
 			case <-ctx.Done():
@@ -315,6 +331,9 @@ func (a *Agent) longPollLoop(ctx context.Context) {
 			case <-time.After(wait):
 			}
 			continue
+		}
+		if failures > 0 {
+			a.log.Info("notification long-poll works again", "failures", failures)
 		}
 		failures = 0
 		if msg != nil {
