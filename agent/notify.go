@@ -354,7 +354,8 @@ func notifyBackoff(failures int) time.Duration {
 }
 
 // longPoll runs one long-poll request, answering a 401 once with the nonce
-// it carries. It returns the Package #0 (nil on 204) and the nonce for the
+// it carries. A request without a nonce names the device only, so the first
+// 401 is expected and not a failure. It returns the Package #0 (nil on 204) and the nonce for the
 // next request.
 func (a *Agent) longPoll(ctx context.Context, nonce []byte) (msg, next []byte, err error) {
 	acc, err := a.account()
@@ -374,11 +375,19 @@ func (a *Agent) longPoll(ctx context.Context, nonce []byte) (msg, next []byte, e
 
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
-			nonce = headerParam(resp.Header.Get("WWW-Authenticate"), "nonce")
-			if nonce == nil || attempt > 0 {
-				return nil, nonce, fmt.Errorf("server rejected the long-poll credentials " +
-					"(HTTP 401); re-enroll the device if its account was reset")
+			fresh := headerParam(resp.Header.Get("WWW-Authenticate"), "nonce")
+			if fresh == nil {
+				return nil, nil, fmt.Errorf("long-poll %s returned HTTP 401 without a nonce "+
+					"in WWW-Authenticate", url)
 			}
+			if attempt > 0 {
+				// The request was signed with the nonce the server had
+				// just issued, so the credentials themselves are wrong.
+				return nil, fresh, fmt.Errorf("server rejected the long-poll credentials " +
+					"signed with a fresh nonce (HTTP 401); re-enroll the device if its " +
+					"account was reset")
+			}
+			nonce = fresh
 			continue
 		case http.StatusNoContent, http.StatusOK:
 		default:
@@ -414,6 +423,10 @@ func (a *Agent) longPollRequest(ctx context.Context, url string, acc dmacc.Accou
 			`%s devid=%q, username=%q, nonce="%s", digest="%s"`, notifyAuthScheme,
 			a.info.DevID, acc.ClientUser, base64.StdEncoding.EncodeToString(nonce),
 			dmauth.MD5Digest(acc.ClientUser, acc.ClientPassword, nonce)))
+	} else {
+		// Without a nonce the request only names the device, so the
+		// server's 401 carries a nonce it stores for this device.
+		req.Header.Set("Authorization", fmt.Sprintf(`%s devid=%q`, notifyAuthScheme, a.info.DevID))
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {
