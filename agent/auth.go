@@ -109,7 +109,7 @@ func checkBasicURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" {
 		return fmt.Errorf("basic credentials are sent only over https; "+
-			"server URL %q is not https: use md5 or hmac", raw)
+			"server URL %q is not https: use an https server URL, or auth md5 or hmac", raw)
 	}
 	return nil
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +153,26 @@ func TestConfigErrorsNameNoFields(t *testing.T) {
 	err := Enroll(t.Context(), EnrollConfig{DataDir: dir})
 	if want := "enroll: missing server URL, enrollment token"; err == nil || err.Error() != want {
 		t.Errorf("Enroll error = %v, want %q", err, want)
+	}
+}
+
+// TestEnrollBasicOverHTTPSendsNothing checks that enrolling with basic
+// credentials to a plain-http server fails before the request, so the
+// token stays unused.
+func TestEnrollBasicOverHTTPSendsNothing(t *testing.T) {
+	var requests atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer hs.Close()
+
+	err := Enroll(t.Context(), EnrollConfig{DataDir: t.TempDir(), ServerURL: hs.URL,
+		Token: testToken, Auth: AuthBasic, HTTPClient: hs.Client()})
+	if err == nil || !strings.Contains(err.Error(), "basic credentials are sent only over https") {
+		t.Errorf("Enroll error = %v, want the https requirement", err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("server got %d requests, want 0", n)
 	}
 }

@@ -66,6 +66,12 @@ func Enroll(ctx context.Context, cfg EnrollConfig) error {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	cfg.Auth = auth
+	// Check before the request, which would use up the token.
+	if auth == AuthBasic {
+		if err := checkBasicURL(cfg.ServerURL); err != nil {
+			return fmt.Errorf("enroll: %w", err)
+		}
+	}
 
 	st, lock, err := openDataDir(cfg.DataDir, slog.Default())
 	if err != nil {
