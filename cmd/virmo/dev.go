@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,10 +34,14 @@ func newDevCommand(g *globalOptions) *cobra.Command {
 		Use:   "dev",
 		Short: "Run a server and an enrolled local agent with two simulated VMs",
 		Long: `Run the VirMO Server and a local agent with the sim driver and two VMs
-(vm1, vm2) in one process, for a first look. The server serves plain HTTP on
---listen; DATA/server.url holds its URL, DATA/admin.token the operator token,
-and DATA/agent/unlock.sock is the agent's unlock socket. State is kept in
-DATA, so a second run continues where the first stopped.`,
+(vm1, vm2) in one process, for a first look. The server serves plain HTTP,
+or HTTPS with --tls, on the loopback address --listen. DATA/server.url holds
+its URL, DATA/admin.token the operator token, and DATA/agent/unlock.sock is
+the agent's unlock socket. State is kept in DATA, so a second run continues
+where the first stopped.
+
+Dev mode logs warnings and errors only, so that routine session lines do
+not bury the banner; pass --log-level info or debug to see them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Routine session logs every poll would bury the banner, so dev
@@ -44,8 +49,13 @@ DATA, so a second run continues where the first stopped.`,
 			if !cmd.Flags().Changed("log-level") {
 				g.logLevel = "warn"
 			}
-			if opts.poll < minPoll {
-				return fmt.Errorf("invalid --poll %s: use %s or more, such as 30s", opts.poll, minPoll)
+			if err := checkDevFlags(opts); err != nil {
+				return err
+			}
+			// Without --auth, a data directory keeps the credential type
+			// it was enrolled with.
+			if !cmd.Flags().Changed("auth") {
+				opts.auth = ""
 			}
 			return runDev(cmd.Context(), g, opts, cmd.OutOrStdout())
 		},
@@ -62,9 +72,30 @@ DATA, so a second run continues where the first stopped.`,
 		"encoding of the agent's DM messages: xml or wbxml")
 	cmd.Flags().StringVar(&opts.auth, "auth", "md5",
 		"credential type of the agent's DM account: md5, hmac, or basic (needs --tls); "+
-			"used at the first enrollment of DATA")
+			"given on a later run, the agent is enrolled again with it")
 	cmd.Flags().StringVar(&opts.socketGroup, "socket-group", "", socketGroupHelp)
 	return cmd
+}
+
+// checkDevFlags rejects flag values before dev mode creates any state in
+// the data directory.
+func checkDevFlags(opts *devOptions) error {
+	if opts.poll < minPoll {
+		return fmt.Errorf("invalid --poll %s: use %s or more, such as 30s", opts.poll, minPoll)
+	}
+	if opts.encoding != "xml" && opts.encoding != "wbxml" {
+		return fmt.Errorf("invalid --encoding %q: use xml or wbxml", opts.encoding)
+	}
+	switch opts.auth {
+	case "md5", "hmac":
+	case "basic":
+		if !opts.tls {
+			return errors.New("--auth basic needs --tls: the agent sends basic credentials only over HTTPS")
+		}
+	default:
+		return fmt.Errorf("invalid --auth %q: use md5, hmac or basic", opts.auth)
+	}
+	return nil
 }
 
 func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writer) error {
@@ -77,7 +108,8 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		return fmt.Errorf("--listen %q: want host:port, for example 127.0.0.1:8080", opts.listen)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("--listen %q: dev mode serves plain HTTP, so it listens on loopback only (127.0.0.1 or ::1)", opts.listen)
+		return fmt.Errorf("--listen %q: dev mode listens on loopback only (127.0.0.1, ::1 or localhost), "+
+			"because its agent and admin token are for local use; run virmo server for other addresses", opts.listen)
 	}
 	listener, err := net.Listen("tcp", opts.listen)
 	if err != nil {
@@ -118,16 +150,16 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 		vmMemoryMiB:    64,
 		vmVCPUs:        1,
 		encoding:       opts.encoding,
-		auth:           opts.auth,
 	}
 	enrollment, err := enrollDevAgent(ctx, running, agentOpts.dataDir, caFile, opts.auth)
 	if err != nil {
 		return err
 	}
-	if enrollment.reenrolled {
-		fmt.Fprintf(out, "The server URL changed to %s, so the local agent was enrolled again (same device).\n\n",
-			running.baseURL)
+	if enrollment.reenrolled != "" {
+		fmt.Fprintf(out, "%s, so the local agent was enrolled again (same device).\n\n",
+			enrollment.reenrolled)
 	}
+	agentOpts.auth = enrollment.Auth
 	a, drv, err := newAgent(ctx, logger.With("part", "agent"), agentOpts)
 	if err != nil {
 		return err
@@ -157,7 +189,8 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 			}
 		}
 	}
-	printDevBanner(out, opts.dataDir, running, deviceID, agentOpts.socketPath, caFile)
+	printDevBanner(out, devCommandName(os.Args[0]), opts.dataDir, running, deviceID,
+		agentOpts.socketPath, caFile)
 
 	select {
 	case <-ctx.Done():
@@ -171,7 +204,18 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	}
 }
 
-func printDevBanner(out io.Writer, dataDir string, running *runningServer, deviceID, socket, caFile string) {
+// devCommandName returns how the banner tells the user to run virmo:
+// argv0 as given, or "go run ./cmd/virmo" when argv0 is a binary that
+// go run or go test built in its temporary go-build directory.
+func devCommandName(argv0 string) string {
+	if argv0 == "" || strings.Contains(filepath.ToSlash(argv0), "/go-build") {
+		return "go run ./cmd/virmo"
+	}
+	return argv0
+}
+
+func printDevBanner(out io.Writer, command, dataDir string, running *runningServer, deviceID, socket,
+	caFile string) {
 	tokenFile := filepath.Join(dataDir, "admin.token")
 	caExport := ""
 	if caFile != "" {
@@ -179,18 +223,17 @@ func printDevBanner(out io.Writer, dataDir string, running *runningServer, devic
 	}
 	fmt.Fprintf(out, `VirMO dev mode is running (Ctrl-C stops it).
 
-  server URL     %s
-  admin token    %s  (also in %s)
-  device         %s  (VMs vm1 and vm2, simulated)
-  unlock socket  %s
+  server URL     %[1]s
+  admin token    %[2]s  (also in %[3]s)
+  device         %[4]s  (VMs vm1 and vm2, simulated)
+  unlock socket  %[5]s
 
 Next, in another terminal:
 
-  export VIRMO_SERVER=%s VIRMO_TOKEN=$(cat %s)%s
-  go run ./cmd/virmo vm list
-  go run ./cmd/virmo vm lock %s/vm1 --user-unlock     # prints the unlock secret once
-  go run ./cmd/virmo unlock vm1 --socket %s         # type the secret
-  go run ./cmd/virmo vm list
-`, running.baseURL, running.token, tokenFile, deviceID, socket,
-		running.baseURL, tokenFile, caExport, deviceID, socket)
+  export VIRMO_SERVER=%[1]s VIRMO_TOKEN=$(cat %[3]s)%[6]s
+  %[7]s vm list
+  %[7]s vm lock %[4]s/vm1 --user-unlock     # prints the unlock secret once
+  %[7]s unlock vm1 --socket %[5]s         # type the secret
+  %[7]s vm list
+`, running.baseURL, running.token, tokenFile, deviceID, socket, caExport, command)
 }

@@ -221,3 +221,91 @@ func TestDevSocketGroup(t *testing.T) {
 		t.Errorf("unlock socket mode %v, want 0660", mode)
 	}
 }
+
+func TestDevFlagsRejectedBeforeState(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--encoding", "json"}, `invalid --encoding "json": use xml or wbxml`},
+		{[]string{"--auth", "sha1"}, `invalid --auth "sha1"`},
+		{[]string{"--auth", "basic"}, "--auth basic needs --tls"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			dataDir := filepath.Join(t.TempDir(), "dev")
+			args := append([]string{"dev", "--data", dataDir, "--listen", "127.0.0.1:0"}, tt.args...)
+			_, err := runRoot(t, nil, args...)
+			if err == nil {
+				t.Fatal("virmo dev started")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+			if _, err := os.Stat(dataDir); err == nil {
+				t.Errorf("virmo dev created %s before it rejected the flags", dataDir)
+			}
+		})
+	}
+}
+
+func TestDevAuthChangeReenrolls(t *testing.T) {
+	dataDir := t.TempDir()
+	first := startDev(t, dataDir)
+	device := first.devDeviceID(t)
+	first.stop()
+
+	second := startDev(t, dataDir, "--auth", "hmac")
+	if !strings.Contains(second.banner.String(), "--auth hmac differs from the enrolled md5") {
+		t.Errorf("banner does not say why the agent was enrolled again:\n%s", second.banner.String())
+	}
+	if got := second.devDeviceID(t); got != device {
+		t.Errorf("device after the auth change is %s, want %s", got, device)
+	}
+	data, err := os.ReadFile(filepath.Join(dataDir, "agent", "enrolled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marker devEnrollment
+	if err := json.Unmarshal(data, &marker); err != nil {
+		t.Fatal(err)
+	}
+	if marker.Auth != "hmac" {
+		t.Errorf("marker auth = %q, want hmac", marker.Auth)
+	}
+	second.stop()
+
+	// A run without --auth keeps the enrolled hmac, even though the new
+	// port makes it enroll again.
+	third := startDev(t, dataDir)
+	if strings.Contains(third.banner.String(), "--auth") {
+		t.Errorf("a run without --auth changed the credential type:\n%s", third.banner.String())
+	}
+	data, err = os.ReadFile(filepath.Join(dataDir, "agent", "enrolled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &marker); err != nil {
+		t.Fatal(err)
+	}
+	if marker.Auth != "hmac" {
+		t.Errorf("marker auth after a run without --auth = %q, want hmac", marker.Auth)
+	}
+}
+
+func TestDevCommandName(t *testing.T) {
+	tests := []struct {
+		argv0 string
+		want  string
+	}{
+		{"/tmp/go-build1234/b001/exe/virmo", "go run ./cmd/virmo"},
+		{"", "go run ./cmd/virmo"},
+		{"./virmo", "./virmo"},
+		{"virmo", "virmo"},
+	}
+	for _, tt := range tests {
+		if got := devCommandName(tt.argv0); got != tt.want {
+			t.Errorf("devCommandName(%q) = %q, want %q", tt.argv0, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -23,15 +25,16 @@ type devEnrollment struct {
 	EnrolledAt time.Time `json:"enrolled_at"`
 
 	path string
-	// reenrolled is true when the marker existed but named another
-	// server URL, so the agent was enrolled again.
-	reenrolled bool
+	// reenrolled is empty when the agent was not enrolled again, and
+	// otherwise the reason it was, for the banner.
+	reenrolled string
 }
 
 // enrollDevAgent enrolls the local agent on the first run and again
 // whenever the server URL differs from the one in the marker, for example
-// after a restart with another --listen. The agent keeps its DevID, so the
-// server keeps its device ID and VMs.
+// after a restart with another --listen, or when auth (the --auth flag,
+// empty when not given) differs from the enrolled credential type. The
+// agent keeps its DevID, so the server keeps its device ID and VMs.
 func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile,
 	auth string) (*devEnrollment, error) {
 	marker := &devEnrollment{path: filepath.Join(agentDir, "enrolled")}
@@ -39,19 +42,28 @@ func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFil
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		marker.DevID = newDevID()
-		marker.Auth = auth
+		marker.Auth = cmp.Or(auth, "md5")
 	case err != nil:
 		return nil, fmt.Errorf("read the enrollment marker: %w", err)
 	default:
 		// A marker of an older version does not parse, and its empty DevID
 		// makes Enroll keep the one in the agent's state.
 		_ = json.Unmarshal(data, marker)
-		if marker.ServerURL == running.baseURL {
+		switch {
+		case auth != "" && auth != marker.Auth:
+			marker.reenrolled = fmt.Sprintf("--auth %s differs from the enrolled %s",
+				auth, cmp.Or(marker.Auth, "credential type"))
+			marker.Auth = auth
+		case marker.ServerURL != running.baseURL:
+			marker.reenrolled = "The server URL changed to " + running.baseURL
+			// A marker of an older version names no credential type.
+			marker.Auth = cmp.Or(marker.Auth, "md5")
+		default:
 			return marker, nil
 		}
-		marker.reenrolled = true
-		if marker.Auth == "" {
-			marker.Auth = auth
+		if marker.Auth == basicAuth && !strings.HasPrefix(running.baseURL, "https://") {
+			return nil, fmt.Errorf("%s was enrolled with --auth basic, which needs HTTPS: "+
+				"run with --tls, or pass --auth md5 or --auth hmac", filepath.Dir(agentDir))
 		}
 	}
 
@@ -99,6 +111,9 @@ func (m *devEnrollment) write() error {
 	}
 	return nil
 }
+
+// basicAuth is the --auth value of HTTP Basic credentials.
+const basicAuth = "basic"
 
 // newDevID returns a random urn:uuid (version 4) DevID.
 func newDevID() string {
