@@ -33,7 +33,7 @@ func newSyncMLDecodeCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Print a SyncML message as indented XML",
-		Args:  cobra.ExactArgs(1),
+		Args:  fileArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := readMessage(cmd, args[0])
 			if err != nil {
@@ -61,7 +61,7 @@ func newSyncMLEncodeCommand() *cobra.Command {
 		Long: `Convert a SyncML message (XML or WBXML) to the format --format names:
 wbxml (binary, WBXML 1.2 with public identifier 0x1201) or xml (compact
 XML). The result goes to standard output unless -o names a file.`,
-		Args: cobra.ExactArgs(1),
+		Args: fileArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var encode func(*syncml.Message) ([]byte, error)
 			switch format {
@@ -99,7 +99,7 @@ func newSyncMLValidateCommand() *cobra.Command {
 		Long: `Decode a SyncML message leniently, then check it strictly and print one
 line per violation ("path: rule"). Exit status: 0 when there is none,
 1 when there are violations or the message cannot be decoded.`,
-		Args: cobra.ExactArgs(1),
+		Args: fileArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := readMessage(cmd, args[0])
 			if err != nil {
@@ -111,11 +111,31 @@ line per violation ("path: rule"). Exit status: 0 when there is none,
 			}
 			if len(violations) > 0 {
 				return &exitError{code: 1,
-					msg: fmt.Sprintf("%s: %d violations", args[0], len(violations))}
+					msg: fmt.Sprintf("%s: %s", args[0], countViolations(len(violations)))}
 			}
 			return nil
 		},
 	}
+}
+
+// countViolations returns "1 violation" or "N violations".
+func countViolations(n int) string {
+	if n == 1 {
+		return "1 violation"
+	}
+	return fmt.Sprintf("%d violations", n)
+}
+
+// fileArg accepts exactly one FILE argument, with a message that says what
+// to give when it is missing.
+func fileArg(_ *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return errors.New("name a FILE, or - for standard input")
+	case len(args) > 1:
+		return fmt.Errorf("name one FILE, not %d", len(args))
+	}
+	return nil
 }
 
 // readMessage reads FILE (or standard input for "-") and decodes it as
@@ -130,6 +150,9 @@ func readMessage(cmd *cobra.Command, name string) (*syncml.Message, error) {
 			return nil, err
 		}
 		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			return nil, fmt.Errorf("%s is a directory: name a SyncML message file", name)
+		}
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxMessageBytes+1))

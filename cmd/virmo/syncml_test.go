@@ -137,3 +137,35 @@ func TestSyncMLValidateCommand(t *testing.T) {
 		t.Errorf("violations do not mention VerDTD:\n%s", out)
 	}
 }
+
+func TestSyncMLFileArgumentErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"syncml", "decode"}, "name a FILE, or - for standard input"},
+		{[]string{"syncml", "validate"}, "name a FILE, or - for standard input"},
+		{[]string{"syncml", "encode", "a", "b"}, "name one FILE, not 2"},
+		{[]string{"syncml", "decode", os.TempDir()}, os.TempDir() + " is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := runRoot(t, nil, tt.args...)
+			if err == nil {
+				t.Fatal("command succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCountViolations(t *testing.T) {
+	tests := map[int]string{1: "1 violation", 2: "2 violations", 0: "0 violations"}
+	for n, want := range tests {
+		if got := countViolations(n); got != want {
+			t.Errorf("countViolations(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
