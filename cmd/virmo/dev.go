@@ -204,7 +204,7 @@ func runDev(ctx context.Context, g *globalOptions, opts *devOptions, out io.Writ
 	}
 }
 
-// devCommandName returns how the banner tells the user to run virmo:
+// devCommandName returns the command the banner shows for running virmo:
 // argv0 as given, or "go run ./cmd/virmo" when argv0 is a binary that
 // go run or go test built in its temporary go-build directory.
 func devCommandName(argv0 string) string {

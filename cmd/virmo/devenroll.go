@@ -32,9 +32,10 @@ type devEnrollment struct {
 
 // enrollDevAgent enrolls the local agent on the first run and again
 // whenever the server URL differs from the one in the marker, for example
-// after a restart with another --listen, or when auth (the --auth flag,
-// empty when not given) differs from the enrolled credential type. The
-// agent keeps its DevID, so the server keeps its device ID and VMs.
+// after a restart with another --listen. It also enrolls again when auth,
+// the --auth flag or "" when not given, differs from the enrolled
+// credential type. The agent keeps its DevID, so the server keeps its
+// device ID and VMs.
 func enrollDevAgent(ctx context.Context, running *runningServer, agentDir, caFile,
 	auth string) (*devEnrollment, error) {
 	marker := &devEnrollment{path: filepath.Join(agentDir, "enrolled")}

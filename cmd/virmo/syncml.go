@@ -126,8 +126,8 @@ func countViolations(n int) string {
 	return fmt.Sprintf("%d violations", n)
 }
 
-// fileArg accepts exactly one FILE argument, with a message that says what
-// to give when it is missing.
+// fileArg accepts exactly one FILE argument. Its error for a missing one
+// names what to pass.
 func fileArg(_ *cobra.Command, args []string) error {
 	switch {
 	case len(args) == 0:
