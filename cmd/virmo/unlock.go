@@ -29,8 +29,10 @@ prompt at once, and Ctrl-D or Enter on an empty line ends it without
 contacting the agent. The agent checks it and counts failed
 attempts; after too many, only the server can unlock the VM.
 
-Exit status: 0 unlocked, 2 wrong secret, 3 user unlock not allowed now,
-130 or 143 interrupted at the prompt (SIGINT or SIGTERM), 1 any other error.`,
+Exit status: 0 unlocked, 2 wrong secret, 3 user unlock not possible now
+(the VM is unknown or not locked, user unlock is off, or the attempts are used
+up), 130 or 143 interrupted at the prompt (SIGINT or SIGTERM), 1 any other
+error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			vm := args[0]
