@@ -237,7 +237,21 @@ func (s *Server) DMURL() string {
 	return s.dmURL
 }
 
-// Close stops the pruning loop, waits for it and releases the lock on
+// Shutdown ends every long-poll held on GET /dm/notify at once (each gets
+// 204 with its next nonce), rejects later long-polls with 503, and waits
+// for their handlers until ctx is done. Call it before
+// http.Server.Shutdown, which otherwise waits up to the hold time (55 s
+// by default) for each long-poll, and call Close after that. Shutdown
+// leaves /dm and /api/v1 serving.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.notifier.Shutdown(ctx); err != nil {
+		return fmt.Errorf("end held long-polls: %w", err)
+	}
+	return nil
+}
+
+// Close ends held long-polls as Shutdown does (without waiting for their
+// handlers), stops the pruning loop, waits for it and releases the lock on
 // DataDir. It does not close the store, which the caller opened.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {

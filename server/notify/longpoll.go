@@ -24,7 +24,7 @@ const Path = "/dm/notify"
 // missing or invalid one gets 401 with a fresh nonce in WWW-Authenticate.
 // An authenticated request gets 200 with the Package #0 of the device's
 // pending notification (Content-Type ContentType) as soon as there is one,
-// or 204 after the hold time. Both carry the next nonce in
+// or 204 after the hold time or when Shutdown is called. Both carry the next nonce in
 // Authentication-Info. The query parameter wait=<seconds> shortens the
 // hold time.
 func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +33,11 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed: open the long-poll with GET", http.StatusMethodNotAllowed)
 		return
 	}
+	if !n.beginPoll() {
+		rejectStopping(w)
+		return
+	}
+	defer n.polls.Done()
 	hold, err := n.holdOf(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -109,6 +114,8 @@ func (n *Notifier) wait(ctx context.Context, deviceID string, hold time.Duration
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-timer.C:
+			return nil, nil
+		case <-n.stopped:
 			return nil, nil
 		case <-wake:
 		}

@@ -78,6 +78,13 @@ type Notifier struct {
 	udpErr  error
 	tidMu   sync.Mutex
 	tid     byte
+
+	// pollMu guards stopping. stopped is closed when stopping becomes
+	// true, and polls counts the long-poll handlers running.
+	pollMu   sync.Mutex
+	stopping bool
+	stopped  chan struct{}
+	polls    sync.WaitGroup
 }
 
 // New returns a Notifier for cfg.
@@ -103,11 +110,13 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.UDPAllow == nil {
 		cfg.UDPAllow = DefaultUDPAllow
 	}
-	return &Notifier{cfg: cfg, log: cfg.Logger}, nil
+	return &Notifier{cfg: cfg, log: cfg.Logger, stopped: make(chan struct{})}, nil
 }
 
-// Close closes the UDP socket, if one was opened.
+// Close ends every held long-poll as Shutdown does, without waiting for
+// the handlers, and closes the UDP socket, if one was opened.
 func (n *Notifier) Close() error {
+	n.stopPolls()
 	// Do waits for a socket being opened, and stops later sends from
 	// opening one.
 	n.udpOnce.Do(func() { n.udpErr = errors.New("notify: notifier is closed") })
