@@ -20,6 +20,11 @@ import (
 //
 //	Authorization: SyncML-MD5 devid="<DevId>", username="<user>", nonce="<b64>", digest="<b64>"
 //
+// A request without a nonce names the device alone, and gets 401 with a
+// nonce stored for that device (see ParseDeviceHint):
+//
+//	Authorization: SyncML-MD5 devid="<DevId>"
+//
 // A 401 carries `WWW-Authenticate: SyncML-MD5 realm="virmo-notify",
 // nonce="<b64>"`, and every 200 and 204 carries the nonce of the next
 // request in `Authentication-Info: nextnonce="<b64>"`.
@@ -69,6 +74,34 @@ func ParseAuthorization(h string) (Credential, error) {
 		return Credential{}, errors.New("authorization nonce is not base64")
 	}
 	return c, nil
+}
+
+// ParseDeviceHint parses an Authorization header of AuthScheme that names
+// the device and carries no credentials: a devid parameter and no other.
+// The server answers it with 401 and a nonce stored for that DevId, so the
+// client's next request can be signed.
+func ParseDeviceHint(h string) (devID string, err error) {
+	if len(h) > maxAuthHeader {
+		return "", fmt.Errorf("authorization header is longer than %d bytes", maxAuthHeader)
+	}
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+	if !strings.EqualFold(scheme, AuthScheme) {
+		return "", fmt.Errorf("authorization scheme is not %s", AuthScheme)
+	}
+	params, err := parseParams(rest)
+	if err != nil {
+		return "", err
+	}
+	if len(params) != 1 || params["devid"] == "" {
+		return "", errors.New("a device hint has exactly one parameter, devid")
+	}
+	return params["devid"], nil
+}
+
+// FormatDeviceHint returns the Authorization header value of a long-poll
+// that names the device devID without credentials.
+func FormatDeviceHint(devID string) string {
+	return fmt.Sprintf(`%s devid=%q`, AuthScheme, devID)
 }
 
 // FormatAuthorization returns the Authorization header value of a

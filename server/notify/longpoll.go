@@ -128,14 +128,19 @@ func (n *Notifier) wait(ctx context.Context, deviceID string, hold time.Duration
 
 // authenticate checks an Authorization header and issues the device's next
 // nonce in the same transaction, so every nonce works once. deviceID is
-// empty when the credentials are missing or invalid; next is then a nonce
-// for the retry (random and not stored when the device is unknown).
+// empty when the credentials are missing or invalid, and next is then a
+// nonce for the retry. That nonce is stored when the header names an
+// enrolled device, and random and not stored otherwise.
 func (n *Notifier) authenticate(ctx context.Context, header string) (deviceID string, next []byte, err error) {
 	cred, parseErr := ParseAuthorization(header)
 	if parseErr != nil {
-		// Without a DevId there is no device to store a nonce for; the
-		// agent sends the DevId on the retry.
-		return "", dmauth.NewNonce(), nil
+		devID, hintErr := ParseDeviceHint(header)
+		if hintErr != nil {
+			// Without a DevId there is no device to store a nonce for.
+			return "", dmauth.NewNonce(), nil
+		}
+		next, err = n.challenge(ctx, devID)
+		return "", next, err
 	}
 
 	err = n.cfg.Store.InTx(ctx, func(q store.Queries) error {
@@ -171,4 +176,29 @@ func (n *Notifier) authenticate(ctx context.Context, header string) (deviceID st
 		return err
 	})
 	return deviceID, next, err
+}
+
+// challenge returns the nonce of a 401 to a request that names devID
+// without credentials. For an enrolled device the nonce is stored, with at
+// most maxNonces outstanding. For an unknown DevId it is random and not
+// stored, so the reply does not show whether the DevId is enrolled.
+func (n *Notifier) challenge(ctx context.Context, devID string) (next []byte, err error) {
+	err = n.cfg.Store.InTx(ctx, func(q store.Queries) error {
+		device, err := q.GetDeviceByDevID(ctx, devID)
+		if errors.Is(err, store.ErrNotFound) {
+			next = dmauth.NewNonce()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up device %q: %w", devID, err)
+		}
+		now := n.cfg.Now().UTC()
+		nonces, err := loadNonces(ctx, q, device.ID, now)
+		if err != nil {
+			return err
+		}
+		next, err = issueNonce(ctx, q, device.ID, nonces, now)
+		return err
+	})
+	return next, err
 }
