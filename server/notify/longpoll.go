@@ -19,6 +19,11 @@ const ContentType = "application/vnd.syncml.notification"
 // Path is where the server serves the long-poll, next to /dm.
 const Path = "/dm/notify"
 
+// maxWaitSeconds bounds the wait query parameter (one day), so that
+// converting it to a time.Duration cannot overflow. Any wait above the
+// hold time is cut to the hold time.
+const maxWaitSeconds = 86400
+
 // ServeHTTP serves the long-poll GET /dm/notify. The request must carry an
 // Authorization header of AuthScheme with a nonce the server issued; a
 // missing or invalid one gets 401 with a fresh nonce in WWW-Authenticate.
@@ -89,8 +94,8 @@ func (n *Notifier) holdOf(r *http.Request) (time.Duration, error) {
 		return n.cfg.Hold, nil
 	}
 	secs, err := strconv.Atoi(raw)
-	if err != nil || secs < 0 {
-		return 0, fmt.Errorf("invalid wait %q: use whole seconds, 0 or more", raw)
+	if err != nil || secs < 0 || secs > maxWaitSeconds {
+		return 0, fmt.Errorf("invalid wait %q: use whole seconds from 0 to %d", raw, maxWaitSeconds)
 	}
 	return min(time.Duration(secs)*time.Second, n.cfg.Hold), nil
 }
