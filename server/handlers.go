@@ -168,6 +168,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The basic Cred carries the password itself, so the DM engine accepts
+	// it only over TLS. Check before Enroll uses up the token.
+	if req.Auth == store.AuthBasic && r.TLS == nil {
+		s.writeError(w, r, badRequest("basic credentials need HTTPS: start the server "+
+			"with --tls-cert/--tls-key, or enroll with md5 or hmac"))
+		return
+	}
 	enrollment, err := s.Enroll(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
