@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -54,14 +56,20 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 
 // decodeBody decodes a JSON body of at most maxBodyBytes into v, rejecting
 // unknown fields and trailing data. An empty body decodes as {}.
+// A Content-Type other than application/json gets 415, and a body over the
+// limit gets 413.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
 	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return badRequest("request body is larger than %d bytes; send only the fields "+
-				"of docs/api.md", maxBodyBytes)
+			return &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(
+				"request body is larger than the limit of %d bytes; send only the fields "+
+					"of docs/api.md", maxBodyBytes)}
 		}
 		return badRequest("read request body: %v", err)
 	}
@@ -83,6 +91,29 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("invalid JSON body: data after the first JSON value; send one object")
 	}
 	return nil
+}
+
+// checkJSONContentType rejects a request Content-Type other than
+// application/json. A missing header is accepted, so plain clients work.
+func checkJSONContentType(contentType string) error {
+	if contentType == "" {
+		return nil
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err == nil && mediaType == "application/json" {
+		return nil
+	}
+	return &Error{Status: http.StatusUnsupportedMediaType, Message: fmt.Sprintf(
+		"unsupported Content-Type %q: send the body as JSON with "+
+			"Content-Type: application/json", truncateValue(contentType))}
+}
+
+// truncateValue cuts a client-supplied value to 64 bytes for a message.
+func truncateValue(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // invalidUTF8Offset returns the offset of the first byte of data that is

@@ -179,7 +179,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"two values", "POST", "/api/v1/devices/" + device + "/vms/vm1/unlock", `{} {}`, 400,
 			"one object"},
 		{"too large", "POST", "/api/v1/devices/" + device + "/vms/vm1/lock",
-			`{"secret":"` + strings.Repeat("a", maxBodyBytes) + `"}`, 400, "larger than"},
+			`{"secret":"` + strings.Repeat("a", maxBodyBytes) + `"}`, 413, "limit of 65536 bytes"},
 		{"bad limit", "GET", "/api/v1/audit?limit=abc", "", 400, `invalid limit "abc"`},
 		{"limit too big", "GET", "/api/v1/audit?limit=5000", "", 400, "1 to 1000"},
 		{"negative after", "GET", "/api/v1/audit?after=-1", "", 400, `invalid after "-1"`},
