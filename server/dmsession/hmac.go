@@ -10,12 +10,15 @@ const HeaderHMAC = "x-syncml-hmac"
 
 // verifyHMAC reports whether the x-syncml-hmac header of the request is a
 // MAC of the exact body by the device's client user with the stored client
-// nonce. A header that does not parse fails like a wrong MAC, and neither
-// the header nor the parse error is logged, because both may hold the MAC.
+// nonce. A header that does not parse fails like a wrong MAC. Its parse
+// error goes to the message's log line, which is safe because
+// dmauth.ParseHMACHeader errors never contain the mac value. The header
+// itself is never logged.
 func (t *turn) verifyHMAC() (bool, error) {
 	h, err := dmauth.ParseHMACHeader(t.req.hmacHeader)
 	if err != nil {
 		t.outcome = "invalid hmac header"
+		t.outcomeErr = err
 		return false, nil
 	}
 	if h.Username != t.device.ClientUser {

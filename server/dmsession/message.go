@@ -49,11 +49,13 @@ type turn struct {
 	lastID  int
 	noFinal bool
 
-	// Counts and outcome for the log line.
-	outcome   string
-	authCode  int
-	statusIn  int
-	sentCount int
+	// Counts and outcome for the log line. outcomeErr explains the
+	// outcome and must not contain secrets.
+	outcome    string
+	outcomeErr error
+	authCode   int
+	statusIn   int
+	sentCount  int
 }
 
 // request is what the engine needs of the HTTP request besides the
@@ -414,6 +416,9 @@ func (t *turn) logMessage() {
 	}
 	if t.outcome != "" {
 		attrs = append(attrs, "outcome", t.outcome)
+	}
+	if t.outcomeErr != nil {
+		attrs = append(attrs, "err", t.outcomeErr.Error())
 	}
 	t.e.log.Info("dm message", attrs...)
 }
