@@ -1,6 +1,7 @@
 package dmsession
 
 import (
+	"bytes"
 	"encoding/base64"
 	"mime"
 
@@ -38,6 +39,19 @@ func requestMediaType(contentType string, body []byte) (string, error) {
 	}
 	mediaType, _, err := mime.ParseMediaType(contentType)
 	return mediaType, err
+}
+
+// encodingHint returns advice to add to a decode error when the body looks
+// like the other encoding than its Content-Type names, or "" otherwise.
+func encodingHint(mediaType string, body []byte) string {
+	start := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
+	switch {
+	case mediaType == syncml.ContentTypeWBXML && len(start) > 0 && start[0] == '<':
+		return "; the body looks like XML: send it with Content-Type " + syncml.ContentTypeXML
+	case mediaType == syncml.ContentTypeXML && wbxml.IsWBXML(body):
+		return "; the body looks like WBXML: send it with Content-Type " + syncml.ContentTypeWBXML
+	}
+	return ""
 }
 
 // decodeWBXML decodes a WBXML message and turns every OPAQUE bin value into

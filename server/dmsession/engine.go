@@ -141,7 +141,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	msg, err := c.decode(body)
 	if err != nil {
 		e.log.Warn("decode dm message", "remote", r.RemoteAddr, "err", err)
-		http.Error(w, "message does not decode as SyncML: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "message does not decode as SyncML: "+err.Error()+
+			encodingHint(mediaType, body), http.StatusBadRequest)
 		return
 	}
 	if msg.Header.SessionID == "" || msg.Header.MsgID == "" || msg.Header.Source.LocURI == "" {
