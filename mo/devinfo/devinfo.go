@@ -76,7 +76,31 @@ func definition(info Info) *dmtree.NodeDef {
 			leaf(LeafMod, info.Mod, "Model"),
 			leaf(LeafDmV, info.DmV, "Version of the DM client"),
 			leaf(LeafLang, info.Lang, "Current language of the device"),
+			extDefinition(),
 		},
+	}
+}
+
+// extDefinition returns the DDF definition of ./DevInfo/Ext, which DM 1.2
+// leaves to vendor extensions. Both nodes are optional and Dynamic, so
+// mounting creates neither: the agent sends NotifyUDP in Package 1 only
+// when it listens for datagrams.
+func extDefinition() *dmtree.NodeDef {
+	return &dmtree.NodeDef{
+		Name:        "Ext",
+		Format:      dmtree.FormatNode,
+		Access:      dmtree.AccessGet,
+		Occurrence:  dmtree.OccurrenceZeroOrOne,
+		Scope:       dmtree.ScopeDynamic,
+		Description: "Vendor extensions of DevInfo",
+		Children: []*dmtree.NodeDef{{
+			Name:        "NotifyUDP",
+			Format:      dmtree.FormatChr,
+			Access:      dmtree.AccessGet,
+			Occurrence:  dmtree.OccurrenceZeroOrOne,
+			Scope:       dmtree.ScopeDynamic,
+			Description: "IP:port with a literal IP at which the VirMO agent receives Package #0 datagrams",
+		}},
 	}
 }
 

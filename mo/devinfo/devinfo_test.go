@@ -92,3 +92,44 @@ func TestDevInfoRootType(t *testing.T) {
 		return nil
 	})
 }
+
+func TestDevInfoDefinesNotifyUDP(t *testing.T) {
+	var ext, leaf *dmtree.NodeDef
+	for _, child := range New(testInfo).Definition().Children {
+		if child.Name == "Ext" {
+			ext = child
+		}
+	}
+	if ext == nil {
+		t.Fatal("DevInfo definition has no Ext node")
+	}
+	for _, child := range ext.Children {
+		if child.Name == "NotifyUDP" {
+			leaf = child
+		}
+	}
+	if leaf == nil {
+		t.Fatal("DevInfo/Ext definition has no NotifyUDP leaf")
+	}
+	if ext.Format != dmtree.FormatNode || ext.Occurrence != dmtree.OccurrenceZeroOrOne {
+		t.Errorf("Ext: Format %s, Occurrence %s, want node, ZeroOrOne", ext.Format, ext.Occurrence)
+	}
+	if leaf.Format != dmtree.FormatChr {
+		t.Errorf("NotifyUDP Format = %s, want chr", leaf.Format)
+	}
+	if leaf.Access != dmtree.AccessGet {
+		t.Errorf("NotifyUDP Access = %v, want Get only", leaf.Access)
+	}
+	if leaf.Occurrence != dmtree.OccurrenceZeroOrOne {
+		t.Errorf("NotifyUDP Occurrence = %s, want ZeroOrOne", leaf.Occurrence)
+	}
+}
+
+func TestDevInfoMountLeavesExtOut(t *testing.T) {
+	tree := mount(t, testInfo)
+	get := syncml.Command{Name: syncml.CmdGet, CmdID: "1",
+		Items: []syncml.Item{{Target: &syncml.Locator{LocURI: "./DevInfo/Ext/NotifyUDP"}}}}
+	if code, _ := execute(tree, get); code != 404 {
+		t.Errorf("Get ./DevInfo/Ext/NotifyUDP after Mount = %d, want 404", code)
+	}
+}
