@@ -167,6 +167,11 @@ func (s *Server) intentSucceeded(ctx context.Context, q store.Queries, in store.
 		if v.State == "running" {
 			v.State = "paused"
 		}
+		// The agent increments Ext/LockGeneration on every lock it
+		// carries out, and OperationComplete does not carry the value, so
+		// follow it here. The next inventory read stores the device's own
+		// value over this one.
+		v.LockGeneration++
 		if err := s.setLockState(ctx, q, v, store.LockLocked, ""); err != nil {
 			return err
 		}
