@@ -78,7 +78,7 @@ func ParseAuthorization(h string) (Credential, error) {
 
 // ParseDeviceHint parses an Authorization header of AuthScheme that names
 // the device and carries no credentials: a devid parameter and no other.
-// The server answers it with 401 and a nonce stored for that DevId, so the
+// The server replies to it with 401 and a nonce stored for that DevId, so the
 // client's next request can be signed.
 func ParseDeviceHint(h string) (devID string, err error) {
 	if len(h) > maxAuthHeader {
