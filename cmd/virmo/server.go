@@ -212,11 +212,18 @@ func startServer(ctx context.Context, logger *slog.Logger, opts *serverOptions,
 	shutdown := func() error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := httpServer.Shutdown(shutdownCtx)
+		// Held notification long-polls end first; http.Server.Shutdown would
+		// otherwise wait for them until its deadline.
+		err := srv.Shutdown(shutdownCtx)
+		err = errors.Join(err, httpServer.Shutdown(shutdownCtx))
 		if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
-		return errors.Join(err, srv.Close(), st.Close())
+		err = errors.Join(err, srv.Close(), st.Close())
+		if err == nil {
+			logger.Info("server stopped", "data", opts.dataDir)
+		}
+		return err
 	}
 	return &runningServer{srv: srv, listenURL: listenURL, baseURL: baseURL, token: token,
 		shutdown: shutdown}, nil
