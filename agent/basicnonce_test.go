@@ -2,15 +2,10 @@ package agent
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/virmo/virmo/hypervisor/sim"
 	"github.com/virmo/virmo/notification"
 	"github.com/virmo/virmo/server"
-	"github.com/virmo/virmo/store/sqlite"
 	"github.com/virmo/virmo/syncml"
 )
 
@@ -21,47 +16,12 @@ import (
 func TestBasicKeepsServerNonce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-
-	hs := httptest.NewUnstartedServer(nil)
-	url := "https://" + hs.Listener.Addr().String()
-	srv, err := server.New(ctx, server.Config{DataDir: filepath.Join(dir, "server"), Store: st,
-		PublicURL: url, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = srv.Handler()
-	hs.StartTLS()
-	defer hs.Close()
-
-	token, err := srv.CreateEnrollToken(ctx, "test", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentDir := filepath.Join(dir, "agent")
+	s := startServer(t, ctx, server.Config{}, true)
 	const devID = "IMEI:000000000000002"
-	err = Enroll(ctx, EnrollConfig{DataDir: agentDir, ServerURL: url, Token: token,
-		DevID: devID, Auth: AuthBasic, HTTPClient: hs.Client()})
-	if err != nil {
-		t.Fatalf("enroll: %v", err)
-	}
-
-	drv, err := sim.Open(filepath.Join(dir, "sim"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Close()
-	a, err := New(Config{DataDir: agentDir, Driver: drv, HTTPClient: hs.Client(),
-		NotifyLongPoll: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	agentDir := enrollAgent(t, ctx, s, EnrollConfig{DevID: devID, Auth: AuthBasic,
+		HTTPClient: s.httpServer.Client()})
+	a := startAgent(t, Config{DataDir: agentDir, Driver: openSim(t, s.dir),
+		HTTPClient: s.httpServer.Client(), NotifyLongPoll: true})
 
 	for _, step := range []string{"first", "second"} {
 		if err := a.runSession(ctx, syncml.AlertClientInitiated); err != nil {
@@ -69,7 +29,7 @@ func TestBasicKeepsServerNonce(t *testing.T) {
 		}
 	}
 
-	dev, err := st.GetDeviceByDevID(ctx, devID)
+	dev, err := s.store.GetDeviceByDevID(ctx, devID)
 	if err != nil {
 		t.Fatal(err)
 	}

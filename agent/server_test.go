@@ -2,16 +2,11 @@ package agent
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/virmo/virmo/api"
 	"github.com/virmo/virmo/hypervisor"
-	"github.com/virmo/virmo/hypervisor/sim"
 	"github.com/virmo/virmo/server"
-	"github.com/virmo/virmo/store/sqlite"
 	"github.com/virmo/virmo/syncml"
 )
 
@@ -29,53 +24,18 @@ func TestAgentAgainstServer(t *testing.T) {
 func testAgentAgainstServer(t *testing.T, enc, auth string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-
-	hs := httptest.NewUnstartedServer(nil)
-	url := "http://" + hs.Listener.Addr().String()
-	srv, err := server.New(ctx, server.Config{DataDir: filepath.Join(dir, "server"), Store: st,
-		PublicURL: url, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	defer hs.Close()
-
-	token, err := srv.CreateEnrollToken(ctx, "test", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentDir := filepath.Join(dir, "agent")
+	s := startServer(t, ctx, server.Config{}, false)
 	const devID = "IMEI:000000000000001"
-	err = Enroll(ctx, EnrollConfig{DataDir: agentDir, ServerURL: url, Token: token,
-		DevID: devID, Auth: auth})
-	if err != nil {
-		t.Fatalf("enroll: %v", err)
-	}
+	agentDir := enrollAgent(t, ctx, s, EnrollConfig{DevID: devID, Auth: auth})
 
-	drv, err := sim.Open(filepath.Join(dir, "sim"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Close()
+	drv := openSim(t, s.dir)
 	if _, err := drv.Create(ctx, "vm1", hypervisor.Config{VCPUs: 1, MemoryMiB: 32}); err != nil {
 		t.Fatal(err)
 	}
 	if err := drv.Start(ctx, "vm1"); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{DataDir: agentDir, Driver: drv, Encoding: enc, Auth: auth,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := startAgent(t, Config{DataDir: agentDir, Driver: drv, Encoding: enc, Auth: auth})
 	a.reconcile(ctx)
 
 	session := func(step string) {
@@ -85,21 +45,21 @@ func testAgentAgainstServer(t *testing.T, enc, auth string) {
 		}
 	}
 	session("inventory")
-	dev, err := st.GetDeviceByDevID(ctx, devID)
+	dev, err := s.store.GetDeviceByDevID(ctx, devID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := auth; dev.AuthType != want {
 		t.Errorf("stored AuthType = %q, want %q", dev.AuthType, want)
 	}
-	if _, err := srv.Lock(ctx, dev.ID, "vm1", api.LockRequest{}); err != nil {
+	if _, err := s.srv.Lock(ctx, dev.ID, "vm1", api.LockRequest{}); err != nil {
 		t.Fatalf("lock: %v", err)
 	}
 	session("lock")
 	a.reconcile(ctx)
 	session("read-back")
 
-	vm, err := st.GetVM(ctx, dev.ID, "vm1")
+	vm, err := s.store.GetVM(ctx, dev.ID, "vm1")
 	if err != nil {
 		t.Fatal(err)
 	}
