@@ -71,7 +71,7 @@ func (t *turn) opaqueBinary() bool {
 // lengths and MaxObjSize count raw bytes as the device receives them.
 func (t *turn) wireItem(it syncml.Item) syncml.Item {
 	if t.opaqueBinary() {
-		b64ToOpaque(&it)
+		wbxml.B64ItemToOpaque(&it)
 	}
 	return it
 }
