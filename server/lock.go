@@ -77,11 +77,7 @@ func (s *Server) Lock(ctx context.Context, device, vm string, req api.LockReques
 	var intent store.Intent
 	repeated := false
 	err = s.store.InTx(ctx, func(q store.Queries) error {
-		v, err := s.loadVM(ctx, q, device, vm)
-		if err != nil {
-			return err
-		}
-		pending, found, err := pendingLockIntent(ctx, q, device, vm)
+		v, pending, found, err := s.loadVMAndPendingIntent(ctx, q, device, vm)
 		if err != nil {
 			return err
 		}
@@ -90,8 +86,7 @@ func (s *Server) Lock(ctx context.Context, device, vm string, req api.LockReques
 		if found && pending.Kind == "lock" && decodeParams(pending).UserUnlock == req.UserUnlock &&
 			req.Secret == "" {
 			intent, repeated = pending, true
-			return s.audit(ctx, q, actorAdmin, "vm.lock", target,
-				fmt.Sprintf("intent=%s repeated=true", pending.ID))
+			return s.auditRepeated(ctx, q, "vm.lock", target, pending)
 		}
 
 		params.PrevLockState = v.LockState
@@ -187,11 +182,7 @@ func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentRespo
 	var intent store.Intent
 	repeated := false
 	err = s.store.InTx(ctx, func(q store.Queries) error {
-		v, err := s.loadVM(ctx, q, device, vm)
-		if err != nil {
-			return err
-		}
-		pending, found, err := pendingLockIntent(ctx, q, device, vm)
+		v, pending, found, err := s.loadVMAndPendingIntent(ctx, q, device, vm)
 		if err != nil {
 			return err
 		}
@@ -199,8 +190,7 @@ func (s *Server) Unlock(ctx context.Context, device, vm string) (api.IntentRespo
 		target := device + "/" + vm
 		if found && pending.Kind == "unlock" {
 			intent, repeated = pending, true
-			return s.audit(ctx, q, actorAdmin, "vm.unlock", target,
-				fmt.Sprintf("intent=%s repeated=true", pending.ID))
+			return s.auditRepeated(ctx, q, "vm.unlock", target, pending)
 		}
 		if !found && v.LockState == store.LockUnlocked {
 			return conflict("VM %s on device %s is already unlocked; nothing to do "+
@@ -286,6 +276,29 @@ func (s *Server) openSecret(sec store.Secret) (secret string, authData []byte, e
 		return "", nil, fmt.Errorf("open secret %s: sealed value is too short", sec.ID)
 	}
 	return string(plain[authDataBytes:]), plain[:authDataBytes], nil
+}
+
+// loadVMAndPendingIntent loads vm of device and its pending lock or unlock
+// intent, with found false when none is pending.
+func (s *Server) loadVMAndPendingIntent(ctx context.Context, q store.Queries, device, vm string) (
+	store.VM, store.Intent, bool, error) {
+	v, err := s.loadVM(ctx, q, device, vm)
+	if err != nil {
+		return store.VM{}, store.Intent{}, false, err
+	}
+	pending, found, err := pendingLockIntent(ctx, q, device, vm)
+	if err != nil {
+		return store.VM{}, store.Intent{}, false, err
+	}
+	return v, pending, found, nil
+}
+
+// auditRepeated audits a request that repeats the pending intent, which
+// the server returns in place of a new one.
+func (s *Server) auditRepeated(ctx context.Context, q store.Queries, action, target string,
+	pending store.Intent) error {
+	return s.audit(ctx, q, actorAdmin, action, target,
+		fmt.Sprintf("intent=%s repeated=true", pending.ID))
 }
 
 // loadVM returns a VM of a known device, or a 404 error that lists the
