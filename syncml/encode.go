@@ -158,7 +158,24 @@ func (w *writer) meta(path string, m *Meta) {
 	}
 	path += "/Meta"
 	w.open("Meta")
-	fields := []struct{ name, value string }{
+	for _, f := range MetInfFields(m) {
+		w.buf.WriteString("<" + f.Name + ` xmlns="` + NamespaceMetInf + `">`)
+		w.escape(path+"/"+f.Name, f.Value)
+		w.close(f.Name)
+	}
+	w.close("Meta")
+}
+
+// MetInfField is one MetInf element of a Meta: its element name and text.
+type MetInfField struct {
+	Name  string
+	Value string
+}
+
+// MetInfFields returns the fields of m that are set, in MetInf DTD order,
+// the order in which both the XML and the WBXML encoders write them.
+func MetInfFields(m *Meta) []MetInfField {
+	fields := []MetInfField{
 		{"Format", m.Format},
 		{"Type", m.Type},
 		{"Mark", m.Mark},
@@ -168,15 +185,13 @@ func (w *writer) meta(path string, m *Meta) {
 		{"MaxMsgSize", m.MaxMsgSize},
 		{"MaxObjSize", m.MaxObjSize},
 	}
+	set := fields[:0]
 	for _, f := range fields {
-		if f.value == "" {
-			continue
+		if f.Value != "" {
+			set = append(set, f)
 		}
-		w.buf.WriteString("<" + f.name + ` xmlns="` + NamespaceMetInf + `">`)
-		w.escape(path+"/"+f.name, f.value)
-		w.close(f.name)
 	}
-	w.close("Meta")
+	return set
 }
 
 func (w *writer) body(b *Body) {

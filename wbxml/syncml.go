@@ -192,21 +192,9 @@ func metaElement(m *syncml.Meta) *Element {
 		return nil
 	}
 	meta := tag("Meta")
-	fields := []struct{ name, value string }{
-		{"Format", m.Format},
-		{"Type", m.Type},
-		{"Mark", m.Mark},
-		{"Size", m.Size},
-		{"Version", m.Version},
-		{"NextNonce", m.NextNonce},
-		{"MaxMsgSize", m.MaxMsgSize},
-		{"MaxObjSize", m.MaxObjSize},
-	}
-	for _, f := range fields {
-		if f.value != "" {
-			meta.Children = append(meta.Children,
-				&Element{Name: f.name, Page: PageMetInf, Text: []byte(f.value)})
-		}
+	for _, f := range syncml.MetInfFields(m) {
+		meta.Children = append(meta.Children,
+			&Element{Name: f.Name, Page: PageMetInf, Text: []byte(f.Value)})
 	}
 	return meta
 }
