@@ -31,8 +31,8 @@ const (
 	// DefaultNotifyMinInterval is the default minimum time between the
 	// starts of two notified sessions.
 	DefaultNotifyMinInterval = time.Second
-	// notifyWait is the hold time the agent asks the long-poll for, in
-	// seconds; it stays below the 60 s timeout of the default HTTP client.
+	// notifyWait is the hold time, in seconds, that the agent requests for
+	// a long-poll. It stays below the 60 s timeout of the default HTTP client.
 	notifyWait = 50
 	// Backoff of long-poll reconnects after failures.
 	notifyMinBackoff = time.Second

@@ -254,7 +254,7 @@ func (t *turn) finishSeq(seq int64, state store.CommandState, status int,
 	result, reason string) error {
 	cmd, err := t.q.GetCommand(t.ctx, t.device.ID, seq)
 	if errors.Is(err, store.ErrNotFound) {
-		t.e.log.Warn("ignore answer to a command no longer queued", "device", t.device.ID,
+		t.e.log.Warn("ignore status of a command no longer queued", "device", t.device.ID,
 			"cmd", seq)
 		return nil
 	}
@@ -270,7 +270,7 @@ func (t *turn) finishSeq(seq int64, state store.CommandState, status int,
 func (t *turn) finishCommand(cmd store.Command, state store.CommandState, status int,
 	result, reason string) error {
 	if cmd.State != store.CommandPending && cmd.State != store.CommandSent {
-		t.e.log.Info("ignore answer to a finished command", "device", t.device.ID,
+		t.e.log.Info("ignore status of a finished command", "device", t.device.ID,
 			"cmd", cmd.Seq, "state", cmd.State)
 		return nil
 	}
@@ -280,10 +280,10 @@ func (t *turn) finishCommand(cmd store.Command, state store.CommandState, status
 	cmd.Error = reason
 	cmd.UpdatedAt = t.now
 	if err := t.q.UpdateCommand(t.ctx, cmd); err != nil {
-		return fmt.Errorf("store answer of command %d: %w", cmd.Seq, err)
+		return fmt.Errorf("store status of command %d: %w", cmd.Seq, err)
 	}
 	if err := t.e.cfg.Hooks.CommandAnswered(t.ctx, t.q, cmd, status, result); err != nil {
-		return fmt.Errorf("report answer of command %d: %w", cmd.Seq, err)
+		return fmt.Errorf("report status of command %d: %w", cmd.Seq, err)
 	}
 	return nil
 }
