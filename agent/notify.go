@@ -107,7 +107,7 @@ func (a *Agent) rememberServerNonce(nonce []byte) {
 }
 
 // devInfoWithNotify adds the UDP address of Package #0 datagrams to the
-// DevInfo Replace, so the server knows where to send them.
+// DevInfo Replace, so the server stores where to send them.
 func (a *Agent) devInfoWithNotify(cmd syncml.Command) syncml.Command {
 	if a.notifyAddr == "" {
 		return cmd
@@ -158,8 +158,8 @@ func (n *notifier) checkTrigger(msg []byte, acc dmacc.Account) (notification.Tri
 		return notification.Trigger{}, err
 	}
 	if usedFallback {
-		// NOTE: the session still authenticates with the stored nonces;
-		// a server that lost them challenges with fresh ones.
+		// NOTE: the session still authenticates with the stored nonces.
+		// A server that lost them challenges with fresh ones.
 		n.a.log.Info("notification verified with the fallback nonce", "server", acc.ServerID)
 	}
 	return t, nil
@@ -184,7 +184,7 @@ func (n *notifier) firstSeen(sessionID uint16, now time.Time) bool {
 }
 
 // handle verifies one Package #0 and queues its session. An invalid
-// trigger is logged and dropped; a repeat of a trigger seen within
+// trigger is logged and dropped. A repeat of a trigger seen within
 // notifyDedupWindow is dropped silently.
 func (n *notifier) handle(msg []byte, transport string) {
 	log := n.a.log.With("transport", transport)
@@ -265,7 +265,7 @@ func (a *Agent) account() (dmacc.Account, error) {
 }
 
 // listenNotifyUDP opens the UDP socket of Package #0 datagrams when
-// NotifyUDP is set; it returns nil otherwise.
+// NotifyUDP is set. It returns nil otherwise.
 func (a *Agent) listenNotifyUDP() (*net.UDPConn, error) {
 	if a.cfg.NotifyUDP == "" {
 		return nil, nil
@@ -292,7 +292,7 @@ func (a *Agent) serveNotifyUDP(ctx context.Context, conn *net.UDPConn) {
 		size, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if ctx.Err() == nil {
-				a.log.Error("notification UDP socket failed; only polling and the "+
+				a.log.Error("notification UDP socket failed, so only polling and the "+
 					"long-poll wake the agent now", "err", err)
 			}
 			return
@@ -306,8 +306,8 @@ func (a *Agent) serveNotifyUDP(ctx context.Context, conn *net.UDPConn) {
 	}
 }
 
-// longPollLoop keeps a long-poll open at the server until ctx is done,
-// reconnecting at once after an answer and after an exponential, jittered
+// longPollLoop keeps a long-poll open at the server until ctx is done. It
+// reconnects at once after a response and after an exponential, jittered
 // backoff after a failure.
 func (a *Agent) longPollLoop(ctx context.Context) {
 	var nonce []byte
@@ -353,10 +353,10 @@ func notifyBackoff(failures int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// longPoll runs one long-poll request, answering a 401 once with the nonce
-// it carries. A request without a nonce names the device only, so the first
-// 401 is expected and not a failure. It returns the Package #0 (nil on 204) and the nonce for the
-// next request.
+// longPoll runs one long-poll request and retries once after a 401 with the
+// nonce the 401 carries. A request without a nonce names the device only, so
+// the first 401 is expected and not a failure. It returns the Package #0 (nil
+// on 204) and the nonce for the next request.
 func (a *Agent) longPoll(ctx context.Context, nonce []byte) (msg, next []byte, err error) {
 	acc, err := a.account()
 	if err != nil {
