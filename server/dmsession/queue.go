@@ -11,10 +11,10 @@ import (
 )
 
 // sendQueued sends, in Seq order, every pending command of the device and
-// every command sent in an earlier session that got no answer, skipping
-// those this session already delivered and Execs waiting for their alert.
-// It returns how many it sent. A command sent MaxAttempts times without an
-// answer fails instead.
+// every command sent in an earlier session that got no status. It skips
+// the commands this session already delivered and Execs waiting for their
+// alert. It returns how many it sent. A command sent MaxAttempts times
+// without a status fails instead.
 func (t *turn) sendQueued() (int, error) {
 	cmds, err := t.q.ListCommands(t.ctx, t.device.ID, 0,
 		store.CommandPending, store.CommandSent)
@@ -98,7 +98,8 @@ func (t *turn) sendQueued() (int, error) {
 	return sent, nil
 }
 
-// dropRefs forgets the CmdIDs of a command built but not sent.
+// dropRefs deletes the CmdIDs of a command built but not sent from the
+// session state.
 func (t *turn) dropRefs(sc *sentCommand) {
 	for _, p := range sc.Parts {
 		delete(t.st.Refs, refKey(sc.MsgID, p.CmdID))
@@ -125,8 +126,8 @@ func (t *turn) fits(c syncml.Command) bool {
 // 16 bytes.
 const md5CredLength = 24
 
-// settleTouched decides, for each queued command answered in this
-// message, whether its answer is final.
+// settleTouched decides, for each queued command that got a status in this
+// message, whether that status is final.
 func (t *turn) settleTouched() error {
 	if err := t.failBrokenResults(); err != nil {
 		return err
@@ -143,12 +144,12 @@ func (t *turn) settleTouched() error {
 	return nil
 }
 
-// settle applies the rules for the final status of a command: the first
-// failing child, in order, fails it, then a failing container; an Exec
+// settle applies the rules for the final status of a command. The first
+// failing child, in order, fails it, then a failing container. An Exec
 // (alone or in a Sequence) decides by its own status, and 202 waits for
-// the OperationComplete alert; otherwise the command is done once every
-// part is answered. A 401 or 407 means the device did not run the command,
-// so it stays sent and is resent in the next session.
+// the OperationComplete alert. Otherwise the command is done once every
+// part has a status. A 401 or 407 means the device did not run the
+// command, so it stays sent and is resent in the next session.
 func (t *turn) settle(seq int64, sc *sentCommand) error {
 	ordered := make([]commandPart, 0, len(sc.Parts))
 	ordered = append(ordered, sc.Parts[1:]...)
@@ -164,7 +165,7 @@ func (t *turn) settle(seq int64, sc *sentCommand) error {
 			continue
 		case p.Status == syncml.StatusInvalidCredentials ||
 			p.Status == syncml.StatusMissingCredentials:
-			t.e.log.Warn("device rejected a command for credentials; resend next session",
+			t.e.log.Warn("device rejected a command for its credentials, so it is resent next session",
 				"device", t.device.ID, "cmd", seq, "status", p.Status)
 			sc.Resolved = true
 			return nil
