@@ -19,7 +19,7 @@ const (
 )
 
 // refChunk is the sentRef kind of a non-final chunk of a large object. Its
-// Status must be 213; the last chunk is a refCommand part like any command.
+// Status must be 213. The last chunk is a refCommand part like any command.
 const refChunk = "chunk"
 
 // refNotice is the sentRef kind of a server Alert 1225, whose Status needs
@@ -27,8 +27,9 @@ const refChunk = "chunk"
 const refNotice = "notice"
 
 // outboundObject is a queued command whose single Item is sent in chunks
-// over several messages. Only offsets are stored: each message builds the
-// command again from the queue, so session state never holds the value.
+// over several messages. Only offsets are stored, because each message
+// builds the command again from the queue, so session state never
+// contains the value.
 type outboundObject struct {
 	Seq int64 `json:"seq"`
 	// Offset is how many bytes of the Item's wire form were sent: of the
@@ -40,7 +41,7 @@ type outboundObject struct {
 	// messages is detected instead of sent half old, half new.
 	Digest []byte `json:"sha"`
 	// Ref is "MsgID/CmdID" of the last chunk sent, Status its Status (0
-	// until answered).
+	// until the device returns one).
 	Ref    string `json:"ref"`
 	Status int    `json:"status,omitempty"`
 }
@@ -85,8 +86,8 @@ func (t *turn) sizeMeta() *syncml.Meta {
 }
 
 // takePeerLimits stores the MaxMsgSize and MaxObjSize the device sent in
-// its SyncHdr Meta. They hold for the rest of the session until the device
-// sends new ones; a value that is not a positive number is ignored.
+// its SyncHdr Meta. They apply for the rest of the session until the device
+// sends new ones. A value that is not a positive number is ignored.
 func (t *turn) takePeerLimits() {
 	meta := t.in.Header.Meta
 	if meta == nil {
@@ -100,7 +101,7 @@ func (t *turn) takePeerLimits() {
 	}
 }
 
-// nextMessageRequested reports whether the device asked for the next
+// nextMessageRequested reports whether the device requested the next
 // message of the server's package with Alert 1222.
 func (t *turn) nextMessageRequested() bool {
 	for _, c := range t.in.Body.Commands {
@@ -161,8 +162,8 @@ func (t *turn) startOutbound(cmd store.Command, c syncml.Command, sc *sentComman
 
 // continueOutbound sends the next chunk of the large object in transfer.
 // It returns false when there is none to send: the device rejected the
-// last chunk (the command fails with that status), did not answer it, or
-// the command is gone. The session then goes on with the queue.
+// last chunk (the command fails with that status), sent no status for
+// it, or the command is gone. The session then goes on with the queue.
 func (t *turn) continueOutbound() (bool, error) {
 	ob := t.st.Outbound
 	t.st.Outbound = nil
@@ -177,7 +178,7 @@ func (t *turn) continueOutbound() (bool, error) {
 	case syncml.StatusChunkAccepted:
 	case 0:
 		// The command stays sent and goes again in a later session.
-		log.Warn("device did not answer a chunk; large object dropped")
+		log.Warn("device sent no status for a chunk, so the large object is dropped")
 		t.st.Commands[ob.Seq] = &sentCommand{Resolved: true,
 			Parts: []commandPart{{CmdID: ob.Ref, Name: refChunk}}}
 		return false, nil
@@ -212,7 +213,7 @@ func (t *turn) failOutbound(cmd store.Command, err error) error {
 // sendChunk adds the next chunk of t.st.Outbound to the reply: the rest of
 // the value when it fits, which ends the transfer, else the longest
 // prefix that fits, with MoreData and without Final. Meta is repeated on
-// every chunk; Meta Size (the total) goes on the first one only.
+// every chunk, but Meta Size (the total) goes on the first one only.
 func (t *turn) sendChunk(cmd store.Command, c syncml.Command, sc *sentCommand) error {
 	ob := t.st.Outbound
 	text := c.Items[0].Data.Value
@@ -261,8 +262,9 @@ func (t *turn) largestChunk(c syncml.Command, rest string, ob *outboundObject) i
 		return n
 	}
 
-	// fitsAt is true up to the answer and false after it: a cut of 0
-	// counts as fitting, so the search never stops below a real chunk.
+	// fitsAt is true up to the longest prefix that fits and false after
+	// it. A cut of 0 counts as fitting, so the search never stops below a
+	// real chunk.
 	fitsAt := func(n int) bool {
 		n = cut(n)
 		return n == 0 || t.fits(chunkCommand(c, rest[:n], ob.Offset == 0, ob.Total, true))
