@@ -32,14 +32,14 @@ type TNDSNode struct {
 	Children []*TNDSNode
 }
 
-// TNDSProps holds the RTProperties of a TNDS node. Empty strings are
+// TNDSProps contains the RTProperties of a TNDS node. Empty strings are
 // absent elements, except for ACL, where nil is absent and a pointer to ""
 // is an empty (inheriting) ACL.
 type TNDSProps struct {
 	ACL    *string
 	Format Format
 	// Type is a MIME type for leaves and an MO identifier for interior
-	// nodes. TypeDDFName says which element carried it.
+	// nodes. TypeDDFName records which element carried it.
 	Type        string
 	TypeDDFName bool
 	Size        string
@@ -83,9 +83,9 @@ type choiceElem struct {
 }
 
 // name returns the local name of the single child, or an error.
-func (c *choiceElem) name(what string) (string, error) {
+func (c *choiceElem) name(element string) (string, error) {
 	if len(c.Items) != 1 {
-		return "", Errorf(400, "%s holds %d elements, expected one", what, len(c.Items))
+		return "", Errorf(400, "%s contains %d elements, expected one", element, len(c.Items))
 	}
 	return c.Items[0].XMLName.Local, nil
 }
@@ -103,13 +103,14 @@ var knownFormats = map[Format]bool{
 }
 
 // DecodeTNDS parses an XML TNDS document and returns its top-level nodes.
-// Every error is a 400 *StatusError naming what is wrong: input that is not
-// well-formed XML, a root other than MgmtTree, a VerDTD other than 1.2, a
-// missing or invalid NodeName, two siblings with one name, an invalid Path
-// or ACL, a Format that is not exactly one known format, a Type with both
-// MIME and DDFName, a node with both a Value and children, a bin or b64
-// Value that is not base64, more than MaxTNDSNodes nodes, nesting deeper
-// than MaxDepth, or content after the root element. A b64 Format becomes
+// Every error is a 400 *StatusError that names what is wrong. It is
+// returned for input that is not well-formed XML, a root other than
+// MgmtTree, a VerDTD other than 1.2 or a missing or invalid NodeName. It is
+// also returned for two siblings with one name, an invalid Path or ACL, a
+// Format that is not exactly one known format or a Type with both MIME and
+// DDFName. The other cases are a node with both a Value and children, a bin
+// or b64 Value that is not base64, more than MaxTNDSNodes nodes, nesting
+// deeper than MaxDepth, and content after the root element. A b64 Format becomes
 // bin, because XML carries binary values base64-encoded either way.
 func DecodeTNDS(data []byte) ([]*TNDSNode, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
