@@ -58,7 +58,7 @@ type turn struct {
 	sentCount  int
 }
 
-// request is what the engine needs of the HTTP request besides the
+// request is the part of the HTTP request the engine needs besides the
 // decoded message.
 type request struct {
 	// body is the exact request body, which the resend hash and the MAC
@@ -239,7 +239,7 @@ func (t *turn) converse() error {
 	}
 
 	if t.st.handled(t.in.Header.MsgID) {
-		// Only a signed message gets here: see run.
+		// Only a signed message gets here, as run explains.
 		t.outcome = "duplicate msg id"
 		t.appendStatus(t.headerStatus(syncml.StatusBadRequest, chal))
 		return nil
@@ -281,7 +281,7 @@ func (t *turn) headerStatus(code int, chal *syncml.Chal) syncml.Command {
 	return s
 }
 
-// addStatus answers the client command c with code. A command without
+// addStatus adds a Status with code for the client command c. A command without
 // CmdID cannot be referenced, so it gets no Status.
 func (t *turn) addStatus(c *syncml.Command, code int) {
 	if c.CmdID == "" {
@@ -337,8 +337,9 @@ func (t *turn) loadState() (*sessionState, error) {
 	}
 	st, err := decodeState(row.State)
 	if err != nil {
-		// A row this engine cannot read starts the session afresh, which
-		// costs an authentication but never misreads old answers.
+		// A row this engine cannot read starts the session afresh. That
+		// costs an authentication but never misreads the statuses and
+		// results of earlier commands.
 		t.e.log.Warn("start session afresh", "device", t.device.ID,
 			"session", t.in.Header.SessionID, "err", err)
 		return nil, nil
@@ -379,7 +380,7 @@ func (t *turn) save(requestHash, reply []byte) error {
 	if !t.deviceChanged && !t.st.Authenticated {
 		return nil
 	}
-	// Re-read the row so a hook's change to it is kept; only the fields
+	// Re-read the row so a hook's change to it is kept. Only the fields
 	// this engine owns are written.
 	d, err := t.q.GetDevice(t.ctx, t.device.ID)
 	if err != nil {
