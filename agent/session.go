@@ -19,7 +19,7 @@ import (
 // a server that never ends a session cannot hold the agent in it.
 const maxSessionMessages = 64
 
-// ErrNotEnrolled is returned by a session when the tree holds no DM
+// ErrNotEnrolled is returned by a session when the tree contains no DM
 // account: run "virmo agent enroll" first.
 var ErrNotEnrolled = errors.New("agent: no DM account is provisioned; " +
 	"enroll the device first (virmo agent enroll)")
@@ -43,11 +43,11 @@ type session struct {
 	// sendCred is true until the server returns 212 for our SyncHdr, and
 	// while it is true every message carries our credentials.
 	sendCred bool
-	// prevServerNonce is the server nonce we replaced in this session; the
+	// prevServerNonce is the server nonce we replaced in this session. The
 	// server may still use it in the message that crosses our change.
 	prevServerNonce []byte
 	// alertsByMsg maps our MsgID and CmdID to the queue seq of the alert
-	// that command carried; alertsSent holds every seq sent this session.
+	// that command carried. alertsSent contains every seq sent this session.
 	alertsByMsg map[string]map[string]int64
 	alertsSent  map[int64]bool
 
@@ -71,8 +71,8 @@ func (a *Agent) runSession(ctx context.Context, alertCode int) error {
 }
 
 // runSessionWithID runs a session like runSession with the given
-// SessionID, the one a Package #0 named; empty means the next of the
-// agent's own sequence.
+// SessionID, the one a Package #0 named. An empty sessionID means the next
+// of the agent's own sequence.
 func (a *Agent) runSessionWithID(ctx context.Context, alertCode int, sessionID string) error {
 	acc, auth, err := a.sessionAccount()
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *session) run(ctx context.Context) error {
 		if err := s.applyStatuses(in.msg); err != nil {
 			return err
 		}
-		answers, abort := s.execute(ctx, in.msg)
+		responses, abort := s.execute(ctx, in.msg)
 		if abort {
 			s.a.log.Info("server aborted the DM session", "session", s.id)
 			return nil
@@ -190,13 +190,13 @@ func (s *session) run(ctx context.Context) error {
 
 		// A message that needs no response ends the session, because the
 		// client must not send a message with only the SyncHdr Status.
-		if len(answers) == 0 && in.msg.Body.Final && s.outbound == nil {
+		if len(responses) == 0 && in.msg.Body.Final && s.outbound == nil {
 			return nil
 		}
 		if limit := s.a.messageLimit() + s.sendLimit(); s.msgID >= limit {
 			return fmt.Errorf("session exceeded %d messages; ending it", limit)
 		}
-		if out, err = s.reply(in.msg, answers); err != nil {
+		if out, err = s.reply(in.msg, responses); err != nil {
 			return err
 		}
 		if in, err = s.exchange(ctx, out); err != nil {
@@ -253,11 +253,12 @@ func (s *session) package1() (*outgoing, error) {
 	return out, nil
 }
 
-// reply builds the answer to the server message in: the Status for its
-// SyncHdr with a fresh server nonce (none under basic), the answers to its commands, the
-// alerts queued since the last message and, when the reply would exceed
-// the server's MaxMsgSize, the next chunk of the largest Results.
-func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing, error) {
+// reply builds the reply to the server message in. It contains the Status
+// for its SyncHdr with a fresh server nonce (none under basic), the
+// responses to its commands and the alerts queued since the last message.
+// When the reply would exceed the server's MaxMsgSize, it also contains the
+// next chunk of the largest Results.
+func (s *session) reply(in *syncml.Message, responses []syncml.Command) (*outgoing, error) {
 	nonce, err := s.newServerNonce()
 	if err != nil {
 		return nil, err
@@ -265,14 +266,14 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 	s.checkChunkStatus(in)
 
 	s.msgID++
-	out, err := s.replyCommands(in, answers, nonce)
+	out, err := s.replyCommands(in, responses, nonce)
 	if err != nil {
 		return nil, err
 	}
 	if s.outbound == nil && !s.fitsPeer(out) {
-		if i := largestResults(answers); i >= 0 {
-			s.startOutbound(answers[i])
-			rest := append(answers[:i:i], answers[i+1:]...)
+		if i := largestResults(responses); i >= 0 {
+			s.startOutbound(responses[i])
+			rest := append(responses[:i:i], responses[i+1:]...)
 			if out, err = s.replyCommands(in, rest, nonce); err != nil {
 				return nil, err
 			}
@@ -284,8 +285,8 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 
 	switch {
 	case s.outbound != nil:
-		// Our package continues: the server answers the chunk with 213
-		// and asks for the next message with Alert 1222.
+		// Our package continues. The server returns 213 for the chunk
+		// and requests the next message with Alert 1222.
 		out.more = true
 	case !in.Body.Final && !requestsNextMessage(in):
 		// The server's package continues in its next message.
@@ -295,9 +296,9 @@ func (s *session) reply(in *syncml.Message, answers []syncml.Command) (*outgoing
 	return out, nil
 }
 
-// replyCommands returns a reply holding the SyncHdr Status, answers and
-// the queued alerts.
-func (s *session) replyCommands(in *syncml.Message, answers []syncml.Command,
+// replyCommands returns a reply that contains the SyncHdr Status, the
+// responses and the queued alerts.
+func (s *session) replyCommands(in *syncml.Message, responses []syncml.Command,
 	nonce []byte) (*outgoing, error) {
 	out := newOutgoing(s.header())
 	code := syncml.StatusAuthAccepted
@@ -306,7 +307,7 @@ func (s *session) replyCommands(in *syncml.Message, answers []syncml.Command,
 		code = syncml.StatusOK
 	}
 	out.add(headerStatus(in, code, s.serverChal(nonce)))
-	for _, c := range answers {
+	for _, c := range responses {
 		out.add(c)
 	}
 	if err := s.addQueuedAlerts(out, false); err != nil {
@@ -342,12 +343,12 @@ func (s *session) addQueuedAlerts(out *outgoing, again bool) error {
 	return nil
 }
 
-// rejectServer answers a server message whose credentials failed with
-// Status 401 and a fresh nonce, and ignores the server's reply: the
+// rejectServer responds to a server message whose credentials failed with
+// Status 401 and a fresh nonce. It ignores the server's reply, because the
 // session ends either way.
 func (s *session) rejectServer(ctx context.Context, in *syncml.Message) {
 	log := s.a.log.With("session", s.id, "server", s.acc.ServerID)
-	log.Warn("server credentials invalid; rejecting the message", "msg", in.Header.MsgID)
+	log.Warn("server credentials invalid, so the agent rejects the message", "msg", in.Header.MsgID)
 
 	nonce, err := s.newServerNonce()
 	if err != nil {
@@ -418,8 +419,8 @@ func (s *session) challengeNonce(st *syncml.Command) ([]byte, error) {
 	return nonce, nil
 }
 
-// applyStatuses deletes from the queue every alert the server answered
-// with 200 or 202, matching each Status by (MsgRef, CmdRef).
+// applyStatuses deletes from the queue every alert the server returned
+// 200 or 202 for, matching each Status by (MsgRef, CmdRef).
 func (s *session) applyStatuses(in *syncml.Message) error {
 	for _, c := range in.Body.Commands {
 		if c.Name != syncml.CmdStatus || c.CmdRef == "0" {
@@ -435,7 +436,7 @@ func (s *session) applyStatuses(in *syncml.Message) error {
 		}
 		code := statusCode(&c)
 		if code != syncml.StatusOK && code != syncml.StatusAccepted {
-			s.a.log.Warn("server rejected an alert; it stays queued", "session", s.id,
+			s.a.log.Warn("server rejected an alert, so it stays queued", "session", s.id,
 				"cmd", c.CmdRef, "status", c.Data)
 			continue
 		}
@@ -449,9 +450,9 @@ func (s *session) applyStatuses(in *syncml.Message) error {
 }
 
 // execute runs the server's commands on the tree and returns the Status
-// and Results commands that answer them. abort is true when the server
+// and Results commands that respond to them. abort is true when the server
 // sent a Session Abort alert.
-func (s *session) execute(ctx context.Context, in *syncml.Message) (answers []syncml.Command, abort bool) {
+func (s *session) execute(ctx context.Context, in *syncml.Message) (responses []syncml.Command, abort bool) {
 	ds := dmtree.Session{ServerID: s.acc.ServerID, MsgRef: in.Header.MsgID}
 	for _, c := range in.Body.Commands {
 		switch c.Name {
@@ -462,7 +463,7 @@ func (s *session) execute(ctx context.Context, in *syncml.Message) (answers []sy
 				return nil, true
 			}
 		}
-		answers = append(answers, s.executeCommand(ctx, ds, c)...)
+		responses = append(responses, s.executeCommand(ctx, ds, c)...)
 	}
-	return append(answers, s.endObjectMessage(in)...), false
+	return append(responses, s.endObjectMessage(in)...), false
 }
