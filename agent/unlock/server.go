@@ -43,7 +43,7 @@ type Handler interface {
 	Status(ctx context.Context, vm string) (Status, error)
 }
 
-// limits are the timeouts and the connection cap of a server; tests
+// limits are the timeouts and the connection cap of a server. Tests
 // shorten or lengthen them.
 type limits struct {
 	requestTimeout time.Duration
@@ -116,7 +116,7 @@ func (s *server) rejectBusy(conn net.Conn) {
 		"max_conns", s.limits.maxConns)
 
 	// A new connection's send buffer is empty, so this write does not
-	// block; the deadline only guards the accept loop.
+	// block. The deadline only guards the accept loop.
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
 	resp := refusal(&Error{Code: CodeBusy, Message: fmt.Sprintf(
 		"the agent is serving %d other clients; try again in a moment", s.limits.maxConns)})
@@ -150,7 +150,7 @@ func (s *server) writeResponse(conn net.Conn, resp Response) {
 		return
 	}
 	if _, err := conn.Write(append(line, '\n')); err != nil {
-		s.warnings.warn(s.log, "write unlock response failed; the client has gone",
+		s.warnings.warn(s.log, "write unlock response failed because the client has gone",
 			"code", resp.Code, "err", err)
 	}
 }
@@ -219,11 +219,11 @@ func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) 
 		return Response{OK: true}
 	}
 
-	var refused *Error
-	if errors.As(err, &refused) {
-		logger.Warn("user unlock refused", "vm", req.VM, "code", refused.Code,
-			"attempts_left", refused.AttemptsLeft)
-		return refusal(refused)
+	var rejected *Error
+	if errors.As(err, &rejected) {
+		logger.Warn("user unlock refused", "vm", req.VM, "code", rejected.Code,
+			"attempts_left", rejected.AttemptsLeft)
+		return refusal(rejected)
 	}
 	logger.Error("user unlock failed", "vm", req.VM, "err", err)
 	return refusal(&Error{Code: CodeInternal, Message: "the agent failed to unlock the VM; see its log"})
@@ -232,9 +232,9 @@ func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) 
 func doStatus(ctx context.Context, h Handler, req Request, logger *slog.Logger) Response {
 	st, err := h.Status(ctx, req.VM)
 	if err != nil {
-		var refused *Error
-		if errors.As(err, &refused) {
-			return refusal(refused)
+		var rejected *Error
+		if errors.As(err, &rejected) {
+			return refusal(rejected)
 		}
 		logger.Error("read unlock status", "vm", req.VM, "err", err)
 		return refusal(&Error{Code: CodeInternal, Message: "the agent failed to read the lock status; see its log"})
@@ -287,7 +287,7 @@ func readLine(r io.Reader, limit int) ([]byte, error) {
 }
 
 // jsonErrorText describes a JSON decoding error without quoting the input,
-// which may hold the secret.
+// which may contain the secret.
 func jsonErrorText(err error) string {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -299,7 +299,7 @@ func jsonErrorText(err error) string {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "incomplete JSON"
 	}
-	// Unknown fields and invalid base64 end up here; their messages name
+	// Unknown fields and invalid base64 end up here. Their messages name
 	// the field or the position but not the value.
 	return err.Error()
 }
