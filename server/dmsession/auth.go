@@ -139,7 +139,7 @@ func (t *turn) serverPassword() (string, error) {
 }
 
 // challenge returns the Chal of credential type kind. For md5 and hmac it
-// gives the device a fresh client nonce and carries it; syncml:auth-basic
+// gives the device a fresh client nonce and carries it. syncml:auth-basic
 // has no nonce.
 func (t *turn) challenge(kind string) *syncml.Chal {
 	if kind == store.AuthBasic {
@@ -156,9 +156,10 @@ func (t *turn) challenge(kind string) *syncml.Chal {
 }
 
 // decoyChallenge returns the SyncHdr status and Chal for a message from an
-// unknown DevID: 407 without credentials and 401 with them, as a known
-// device gets, with a Chal of the type the message used (md5 when it used
-// none or an unsupported one) and a fresh random nonce that is not stored.
+// unknown DevID. The status is 407 without credentials and 401 with them,
+// as a known device gets. The Chal has the type the message used (md5 when
+// it used none or an unsupported one). Except under basic, it carries a
+// fresh random nonce that is not stored.
 func (t *turn) decoyChallenge() (int, *syncml.Chal) {
 	used := t.messageAuth()
 	code := syncml.StatusInvalidCredentials
@@ -191,8 +192,8 @@ func wireAuthType(kind string) string {
 	}
 }
 
-// serverUser is the user name of the server credentials: the ServerID the
-// device knows this server by.
+// serverUser returns the user name of the server credentials: the
+// ServerID that the device stores for this server.
 func (t *turn) serverUser() string {
 	if t.device.ServerID != "" {
 		return t.device.ServerID
@@ -200,10 +201,11 @@ func (t *turn) serverUser() string {
 	return t.e.cfg.ServerID
 }
 
-// serverCred returns the Cred of the server for the SyncHdr of the reply:
-// syncml:auth-md5 made with the server password and the nonce the device
-// last gave the server, syncml:auth-basic for a basic account, and nil for
-// a MAC account, whose credentials travel in the x-syncml-hmac header.
+// serverCred returns the Cred of the server for the SyncHdr of the reply.
+// For an md5 account it is syncml:auth-md5, made with the server password
+// and the nonce the device last gave the server. For a basic account it is
+// syncml:auth-basic. For a MAC account it is nil, because its credentials
+// travel in the x-syncml-hmac header.
 func (t *turn) serverCred() (*syncml.Cred, error) {
 	kind := t.accountAuth()
 	if kind == store.AuthHMAC {
