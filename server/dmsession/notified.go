@@ -9,13 +9,14 @@ import (
 
 // NotifyHooks is implemented by Hooks of a server that wakes devices with
 // Package #0 notifications. The engine calls it when Config.Hooks
-// implements it; other Hooks work unchanged.
+// implements it, and other Hooks work unchanged.
 type NotifyHooks interface {
 	// NotifiedSession reports whether sessionID is the session id of a
-	// notification the device has not answered yet.
+	// notification that the device has not yet responded to by opening a
+	// session.
 	NotifiedSession(ctx context.Context, q store.Queries, deviceID, sessionID string) (bool, error)
 	// SessionOpened reports an authenticated session start (Alert 1200 or
-	// 1201), which answers any pending notification.
+	// 1201), which settles any pending notification.
 	SessionOpened(ctx context.Context, q store.Queries, deviceID, sessionID string) error
 }
 
