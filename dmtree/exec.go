@@ -10,19 +10,19 @@ import (
 )
 
 // StatusPersistFailed is the status a command gets when its changes could
-// not be persisted (510, data store failure); the tree is then unchanged.
+// not be persisted (510, data store failure). The tree is then unchanged.
 const StatusPersistFailed = 510
 
 // AfterChanger is implemented by plugins that need to act after a server's
 // Add, Replace or Delete below their root was applied, for example to fill
 // in the children of a node the server just added. It runs in the same
-// transaction as the change; an error rejects the command as for
+// transaction as the change. An error rejects the command as for
 // BeforeChange.
 type AfterChanger interface {
 	AfterChange(tx *Tx, ch Change) error
 }
 
-// outcome is the answer to one command: its status code, the Results of a
+// outcome is the result of one command: its status code, the Results of a
 // Get, and the outcomes of the children of an Atomic or Sequence.
 type outcome struct {
 	cmd      syncml.Command
@@ -31,7 +31,8 @@ type outcome struct {
 	children []*outcome
 }
 
-// failed reports whether a status code is a failure; 1xx and 2xx succeed.
+// failed reports whether a status code is a failure. Codes 1xx and 2xx
+// succeed.
 func failed(code int) bool { return code >= 300 }
 
 // statusCode returns the status code an error gives a command: the code of
@@ -46,8 +47,8 @@ func statusCode(err error) int {
 
 // Execute runs one server command (any of Add, Alert, Atomic, Copy, Delete,
 // Exec, Get, Replace, Sequence) and returns the Status commands, and Results
-// for a Get, that answer it, in order. CmdID is left empty for the caller to
-// number; MsgRef is s.MsgRef and CmdRef the command's CmdID.
+// for a Get, that reply to it, in order. CmdID is left empty for the caller
+// to number. MsgRef is s.MsgRef and CmdRef the command's CmdID.
 //
 // The command runs in one transaction, committed and persisted once when
 // it succeeds; a failed command leaves the tree unchanged. Status and
@@ -107,7 +108,7 @@ func (o *outcome) render(s Session, out []syncml.Command) []syncml.Command {
 	return out
 }
 
-// newStatus returns the Status answering cmd with code. Item commands list
+// newStatus returns the Status with code that replies to cmd. Item commands list
 // their item Target and Source LocURIs as TargetRef and SourceRef.
 func newStatus(s Session, cmd syncml.Command, code int) syncml.Command {
 	st := syncml.Command{
@@ -142,7 +143,7 @@ var atomicAllowed = map[string]bool{
 
 // execAtomic runs the children of an Atomic all or nothing. When one fails
 // it keeps its status, every other child gets 216, the Atomic 507, and the
-// tree returns to its state before the Atomic. An Atomic holding a command
+// tree returns to its state before the Atomic. An Atomic with a child command
 // it may not contain (Get, Exec, Sequence, Atomic) runs nothing: the Atomic
 // and those children get 500, the others 215.
 func (t *Tree) execAtomic(ctx context.Context, s Session, tx *Tx, cmd syncml.Command) *outcome {
@@ -192,7 +193,7 @@ func (t *Tree) execAtomic(ctx context.Context, s Session, tx *Tx, cmd syncml.Com
 }
 
 // execSequence runs the children of a Sequence in order. After the first
-// failure the remaining children get 215; the changes of the children that
+// failure the remaining children get 215. The changes of the children that
 // succeeded before it stay. The Sequence itself gets 200.
 func (t *Tree) execSequence(ctx context.Context, s Session, tx *Tx, cmd syncml.Command) *outcome {
 	out := &outcome{cmd: cmd, code: syncml.StatusOK}
@@ -238,9 +239,9 @@ func (t *Tree) execCommand(ctx context.Context, s Session, tx *Tx, cmd syncml.Co
 	return out
 }
 
-// execAlert answers an Alert from the server. The agent has no user
-// interface, so the user-interaction alerts 1100 to 1104 get 406; any other
-// numeric alert code gets 200 and a non-numeric one 400.
+// execAlert returns the status code for an Alert from the server. The agent
+// has no user interface, so the user-interaction alerts 1100 to 1104 get 406.
+// Any other numeric alert code gets 200 and a non-numeric one 400.
 func execAlert(cmd syncml.Command) int {
 	code, err := strconv.Atoi(cmd.Data)
 	switch {
@@ -288,7 +289,7 @@ func (t *Tree) execItems(ctx context.Context, s Session, tx *Tx, cmd syncml.Comm
 }
 
 // execGet reads every target of a Get. The status is that of the first
-// failing target, or 200; the Results hold one item per target read
+// failing target, or 200. The Results contain one item per target read
 // successfully, and are nil when there is none.
 func (t *Tree) execGet(s Session, tx *Tx, cmd syncml.Command) (int, *syncml.Command) {
 	if len(cmd.Items) == 0 {
