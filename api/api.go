@@ -1,5 +1,5 @@
-// Package api holds the JSON types of the VirMO REST API (base path
-// /api/v1). The field names are those of docs/api.md; times are RFC 3339
+// Package api contains the JSON types of the VirMO REST API (base path
+// /api/v1). The field names are those of docs/api.md. Times are RFC 3339
 // in UTC.
 package api
 
@@ -93,13 +93,13 @@ type AuditEntry struct {
 type LockRequest struct {
 	// UserUnlock lets the user unlock the VM locally with a secret.
 	UserUnlock bool `json:"user_unlock"`
-	// Secret is an operator-chosen secret (4 to 128 bytes of UTF-8); empty
+	// Secret is an operator-chosen secret (4 to 128 bytes of UTF-8). Empty
 	// means the server generates one. Only valid with UserUnlock.
 	Secret string `json:"secret,omitempty"`
 }
 
 // LockResponse is the response to a lock request. Secret is set only when
-// the request created a lock with user unlock; a repeated request for the
+// the request created a lock with user unlock. A repeated request for the
 // same pending lock gets the intent without the secret.
 type LockResponse struct {
 	Intent Intent `json:"intent"`
@@ -150,7 +150,7 @@ type RevealResponse struct {
 	Secret string `json:"secret"`
 }
 
-// Health is the answer of GET /healthz.
+// Health is the response body of GET /healthz.
 type Health struct {
 	Status string `json:"status"`
 }
