@@ -15,13 +15,13 @@ import (
 const CommandKindDM = "dm"
 
 // Payload is the JSON payload of a queued command of kind "dm". It never
-// holds a secret or digest: an Item whose Data is PlaceholderAuthData or
+// contains a secret or digest. An Item whose Data is PlaceholderAuthData or
 // PlaceholderAuthDigest is filled at send time from Hooks.UnlockAuth with
 // SecretID.
 type Payload struct {
 	// Command is the DM command to send (Add, Replace, Delete, Exec, Get,
-	// Sequence or Atomic), without CmdID; the engine numbers it per
-	// message. An Exec without a Correlator gets c<seq>, the command's
+	// Sequence or Atomic), without CmdID, because the engine numbers it
+	// per message. An Exec without a Correlator gets c<seq>, the command's
 	// queue sequence number, which its OperationComplete alert echoes.
 	Command CommandTemplate `json:"command"`
 	// SecretID names the sealed secret for the placeholders, if any.
@@ -72,15 +72,15 @@ type Alert struct {
 type ObservedVM struct {
 	Name string
 	VMID string
-	// State is the VirMO/<x>/State value (10, 20, 30, 50); LockState the
-	// LockParams/State value (0 or 1); -1 when the Get failed.
+	// State is the VirMO/<x>/State value (10, 20, 30, 50), and LockState
+	// the LockParams/State value (0 or 1). Each is -1 when its Get failed.
 	State          int
 	LockState      int
 	UserUnlock     bool
 	LockGeneration int64
 }
 
-// Hooks is what the engine needs from the rest of the server. Each call
+// Hooks is the engine's interface to the rest of the server. Each call
 // gets q, the store transaction of the message being handled, so the
 // engine's changes and the hook's commit together.
 type Hooks interface {
@@ -92,10 +92,11 @@ type Hooks interface {
 	//
 	// The engine has already stored cmd with its final State (done or
 	// failed), Status, Result and Error. status is the OMA status of the
-	// command, the alert's Data as an integer for an Exec answered 202, or
-	// 0 when the command failed without an answer (sent MaxAttempts times,
-	// or a payload that cannot be sent; cmd.Error says which). result is
-	// the Data of the Results of a Get, or the alert's Data.
+	// command, or the alert's Data as an integer for an Exec whose Status
+	// was 202. It is 0 when the command failed without a reply, because it
+	// was sent MaxAttempts times or its payload cannot be sent, and
+	// cmd.Error then names the cause. result is the Data of the Results of
+	// a Get, or the alert's Data.
 	CommandAnswered(ctx context.Context, q store.Queries, cmd store.Command, status int, result string) error
 	// AlertReceived reports a Generic Alert that matched no command
 	// (UserUnlock, StateChange, and LAWMO alerts).
