@@ -48,7 +48,7 @@ func UnlockDigest(secret, authData []byte) []byte {
 // Ext/UnlockAttempts is below Ext/MaxUnlockAttempts.
 //
 // A wrong secret increments Ext/UnlockAttempts in a committed transaction
-// before UserUnlock returns; the attempt that reaches the limit also queues
+// before UserUnlock returns. The attempt that reaches the limit also queues
 // a UserUnlock alert with Data 1404 and Mark critical. A right secret
 // unlocks the VM (resuming it if a full lock paused it), sets
 // LockParams/State 0 and LAWMO State 30, resets the attempts, applies
@@ -134,7 +134,7 @@ func (m *MO) attemptsLeft(v vmTx) int {
 }
 
 // failAttempt counts a failed attempt and, when it reaches the limit,
-// queues the UserUnlock alert 1404 that tells the server.
+// queues the UserUnlock alert 1404 that reports the lockout to the server.
 func (m *MO) failAttempt(v vmTx) (UnlockResult, error) {
 	used, _ := v.int(pathUnlockAttempts)
 	if err := v.putInt(pathUnlockAttempts, used+1); err != nil {
