@@ -21,14 +21,16 @@ const (
 	wspAppIDSyncMLDMText = "x-wap-application:syncml.dm"
 )
 
-// parsePush returns the Package #0 inside a connectionless WSP Push PDU:
-// transaction id, PDU type 0x06, the headers length as a uintvar, the
-// content type (code 0x44 or its text form) and the other headers, which
-// must include X-Wap-Application-Id syncml.dm (code 0x07 or its text form).
+// parsePush returns the Package #0 inside a connectionless WSP Push PDU.
+// The PDU starts with the transaction id, PDU type 0x06 and the headers
+// length as a uintvar. The headers are the content type (code 0x44 or its
+// text form) and the other headers. These must include X-Wap-Application-Id
+// syncml.dm (code 0x07 or its text form).
 func parsePush(pdu []byte) ([]byte, error) {
 	if len(pdu) < 4 || pdu[1] != wspPDUPush {
 		return nil, errors.New("datagram is not a WSP Push PDU")
 	}
+
 	headersLen, size, ok := readUintvar(pdu[2:])
 	if !ok {
 		return nil, errors.New("WSP Push has an invalid headers length")
@@ -39,6 +41,7 @@ func parsePush(pdu []byte) ([]byte, error) {
 	}
 	headers := pdu[start : start+int(headersLen)]
 	body := pdu[start+int(headersLen):]
+
 	textType := notifyContentType + "\x00"
 	var rest []byte
 	switch {
@@ -49,9 +52,11 @@ func parsePush(pdu []byte) ([]byte, error) {
 	default:
 		return nil, errors.New("WSP Push content type is not application/vnd.syncml.notification")
 	}
+
 	if err := checkApplicationID(rest); err != nil {
 		return nil, err
 	}
+
 	if len(body) > maxNotificationSize {
 		return nil, fmt.Errorf("notification of %d bytes exceeds %d", len(body), maxNotificationSize)
 	}
