@@ -70,12 +70,13 @@ var occurrences = map[string]bool{
 
 // Unmarshal reads a DDF document and returns the definitions of its
 // top-level nodes. Man, Mod, Path, DFTitle, CaseSense and run-time
-// properties are not part of a definition and are dropped; a DDFName or
-// MIME DFType becomes Type. ZeroOrN and OneOrN keep their name and lose
-// N. It fails on input that is not well-formed XML, a root other than
-// MgmtTree, a Node without NodeName or DFProperties, a NodeName holding
-// "/", an unknown access type, format, occurrence or scope, and a DFFormat,
-// Occurrence or Scope without exactly one value.
+// properties are not part of a definition and are dropped. A DDFName or
+// MIME DFType becomes Type. ZeroOrN and OneOrN keep their name and lose N.
+//
+// It fails on input that is not well-formed XML or whose root is not
+// MgmtTree. It also fails on a Node without NodeName or DFProperties, a
+// NodeName containing "/", and an unknown access type, format, occurrence
+// or scope. A DFFormat, Occurrence or Scope must contain exactly one value.
 func Unmarshal(data []byte) ([]*dmtree.NodeDef, error) {
 	var doc mgmtTree
 	dec := xml.NewDecoder(bytes.NewReader(data))
@@ -178,7 +179,7 @@ func single(c *choiceElem, elem, where string, known map[string]bool) (string, e
 	}
 	names := c.names()
 	if len(names) != 1 {
-		return "", fmt.Errorf("invalid DDF: %s of node %s holds %d values, expected one",
+		return "", fmt.Errorf("invalid DDF: %s of node %s contains %d values, expected one",
 			elem, where, len(names))
 	}
 	if !known[names[0]] {
