@@ -23,7 +23,7 @@ type outboundObject struct {
 }
 
 // takePeerLimits stores the MaxMsgSize and MaxObjSize of the server's
-// SyncHdr Meta. They hold until the server sends new ones, and a value
+// SyncHdr Meta. They apply until the server sends new ones, and a value
 // that is not a positive number is ignored.
 func (s *session) takePeerLimits(in *syncml.Message) {
 	meta := in.Header.Meta
@@ -77,12 +77,12 @@ func (s *session) opaqueData(it syncml.Item) (string, bool) {
 // limitGetResults sets the Get's Status to 413 and drops its Results when
 // an Item is larger than the server's MaxObjSize, which the server would
 // reject anyway.
-func (s *session) limitGetResults(get syncml.Command, answers []syncml.Command) []syncml.Command {
+func (s *session) limitGetResults(get syncml.Command, replies []syncml.Command) []syncml.Command {
 	if get.Name != syncml.CmdGet || s.peerMaxObjSize <= 0 {
-		return answers
+		return replies
 	}
 	tooLarge := 0
-	for _, c := range answers {
+	for _, c := range replies {
 		if c.Name != syncml.CmdResults {
 			continue
 		}
@@ -91,12 +91,12 @@ func (s *session) limitGetResults(get syncml.Command, answers []syncml.Command) 
 		}
 	}
 	if tooLarge <= s.peerMaxObjSize {
-		return answers
+		return replies
 	}
 	s.a.log.Warn("reject a Get whose results exceed the server's MaxObjSize",
 		"session", s.id, "cmd", get.CmdID, "size", tooLarge, "max_obj_size", s.peerMaxObjSize)
 	var kept []syncml.Command
-	for _, c := range answers {
+	for _, c := range replies {
 		switch {
 		case c.Name == syncml.CmdResults:
 			continue
@@ -130,11 +130,11 @@ func (s *session) checkChunkStatus(in *syncml.Message) {
 	s.outbound = nil
 }
 
-// largestResults returns the index in answers of the Results with one
+// largestResults returns the index in replies of the Results with one
 // Item that has the largest data, or -1 when there is none.
-func largestResults(answers []syncml.Command) int {
+func largestResults(replies []syncml.Command) int {
 	best, bestSize := -1, 0
-	for i, c := range answers {
+	for i, c := range replies {
 		if c.Name != syncml.CmdResults || len(c.Items) != 1 || c.Items[0].Data == nil {
 			continue
 		}
@@ -175,7 +175,7 @@ func (s *session) addChunk(out *outgoing) {
 	}
 
 	// Data never shrinks in encoding, so no chunk is longer than the
-	// message limit; that bounds the search.
+	// message limit. That limit bounds the search.
 	low, high := 0, min(len(rest), s.peerMaxMsgSize)
 	for low < high {
 		mid := (low + high + 1) / 2
