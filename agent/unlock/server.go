@@ -36,7 +36,7 @@ const maxConns = 16
 const warnInterval = time.Minute
 
 // Handler carries out the requests. Unlock returns nil when the VM was
-// unlocked, an *Error for a refusal, and any other error for a failure,
+// unlocked, an *Error for a rejection, and any other error for a failure,
 // which the client sees as CodeInternal.
 type Handler interface {
 	Unlock(ctx context.Context, vm string, secret []byte) error
@@ -118,7 +118,7 @@ func (s *server) rejectBusy(conn net.Conn) {
 	// A new connection's send buffer is empty, so this write does not
 	// block. The deadline only guards the accept loop.
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
-	resp := refusal(&Error{Code: CodeBusy, Message: fmt.Sprintf(
+	resp := errorResponse(&Error{Code: CodeBusy, Message: fmt.Sprintf(
 		"the agent is serving %d other clients; try again in a moment", s.limits.maxConns)})
 	s.writeResponse(conn, resp)
 }
@@ -141,8 +141,8 @@ func (s *server) serveConn(ctx context.Context, conn net.Conn) {
 	s.writeResponse(conn, resp)
 }
 
-// writeResponse writes resp as one line. A client that has gone is logged
-// at most once per warnInterval.
+// writeResponse writes resp as one line. A write that fails because the
+// client has gone is logged at most once per warnInterval.
 func (s *server) writeResponse(conn net.Conn, resp Response) {
 	line, err := json.Marshal(resp)
 	if err != nil {
@@ -168,27 +168,27 @@ func handle(ctx context.Context, conn io.Reader, h Handler, logger *slog.Logger)
 func handleLine(ctx context.Context, line []byte, readErr error, h Handler,
 	logger *slog.Logger) Response {
 	if errors.Is(readErr, os.ErrDeadlineExceeded) {
-		return refusal(&Error{Code: CodeBadRequest, Message: "timed out waiting for " +
+		return errorResponse(&Error{Code: CodeBadRequest, Message: "timed out waiting for " +
 			"the request line; send it right after connecting"})
 	}
 	if readErr != nil {
-		return refusal(&Error{Code: CodeBadRequest, Message: "invalid request: " + readErr.Error()})
+		return errorResponse(&Error{Code: CodeBadRequest, Message: "invalid request: " + readErr.Error()})
 	}
 
 	var req Request
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return refusal(&Error{Code: CodeBadRequest,
+		return errorResponse(&Error{Code: CodeBadRequest,
 			Message: "request is not a valid JSON object: " + jsonErrorText(err)})
 	}
 	defer clear(req.Secret)
 	if dec.More() {
-		return refusal(&Error{Code: CodeBadRequest,
+		return errorResponse(&Error{Code: CodeBadRequest,
 			Message: "request line contains more than one JSON value"})
 	}
 	if req.VM == "" {
-		return refusal(&Error{Code: CodeBadRequest, Message: msgNoVM})
+		return errorResponse(&Error{Code: CodeBadRequest, Message: msgNoVM})
 	}
 
 	switch req.Op {
@@ -197,11 +197,11 @@ func handleLine(ctx context.Context, line []byte, readErr error, h Handler,
 	case OpStatus:
 		return doStatus(ctx, h, req, logger)
 	}
-	return refusal(&Error{Code: CodeUnknownOp,
+	return errorResponse(&Error{Code: CodeUnknownOp,
 		Message: fmt.Sprintf("unknown op %q; use %q or %q", req.Op, OpUnlock, OpStatus)})
 }
 
-// Messages of the bad_request refusals for an empty field, in the words of
+// Messages of the bad_request rejections for an empty field, in the words of
 // the person who typed it.
 const (
 	msgNoVM     = "no VM name given"
@@ -210,7 +210,7 @@ const (
 
 func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) Response {
 	if len(req.Secret) == 0 {
-		return refusal(&Error{Code: CodeBadRequest, Message: msgNoSecret})
+		return errorResponse(&Error{Code: CodeBadRequest, Message: msgNoSecret})
 	}
 
 	err := h.Unlock(ctx, req.VM, req.Secret)
@@ -223,10 +223,10 @@ func doUnlock(ctx context.Context, h Handler, req Request, logger *slog.Logger) 
 	if errors.As(err, &rejected) {
 		logger.Warn("user unlock refused", "vm", req.VM, "code", rejected.Code,
 			"attempts_left", rejected.AttemptsLeft)
-		return refusal(rejected)
+		return errorResponse(rejected)
 	}
 	logger.Error("user unlock failed", "vm", req.VM, "err", err)
-	return refusal(&Error{Code: CodeInternal, Message: "the agent failed to unlock the VM; see its log"})
+	return errorResponse(&Error{Code: CodeInternal, Message: "the agent failed to unlock the VM; see its log"})
 }
 
 func doStatus(ctx context.Context, h Handler, req Request, logger *slog.Logger) Response {
@@ -234,10 +234,10 @@ func doStatus(ctx context.Context, h Handler, req Request, logger *slog.Logger) 
 	if err != nil {
 		var rejected *Error
 		if errors.As(err, &rejected) {
-			return refusal(rejected)
+			return errorResponse(rejected)
 		}
 		logger.Error("read unlock status", "vm", req.VM, "err", err)
-		return refusal(&Error{Code: CodeInternal, Message: "the agent failed to read the lock status; see its log"})
+		return errorResponse(&Error{Code: CodeInternal, Message: "the agent failed to read the lock status; see its log"})
 	}
 	return Response{
 		OK:           true,
@@ -247,7 +247,7 @@ func doStatus(ctx context.Context, h Handler, req Request, logger *slog.Logger) 
 	}
 }
 
-func refusal(e *Error) Response {
+func errorResponse(e *Error) Response {
 	r := Response{Code: e.Code, Error: e.Message}
 	switch e.Code {
 	case CodeWrongSecret, CodeAttemptsExhausted, CodeNotAllowed:
